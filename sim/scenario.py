@@ -1,0 +1,660 @@
+"""Scenario files: the schema, YAML loading with line numbers, dotted paths and overrides.
+
+A scenario is the facts of one case (factions, backers, mediator, events, horizon, seed); the
+behavioural constants come from ``defaults.yaml`` and may be overridden under ``behaviour:``.
+Every field has a dotted path (``backers.turkey.support``) by which ``--set`` and sweeps reach it.
+Any numeric fact may be a distribution (``{uniform: [lo, hi]}``, ``{normal: [mean, sd]}``,
+``{triangular: [lo, mode, hi]}``), drawn once per world by the model.
+
+Errors are :class:`ScenarioError` with one line: ``file:line: field.path: what is wrong``.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULTS_PATH = Path(__file__).with_name("defaults.yaml")
+REQUIRED = object()
+DISTRIBUTIONS = {"uniform": 2, "normal": 2, "triangular": 3}
+_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
+
+class ScenarioError(ValueError):
+    """A user's mistake in a scenario file or override, told in one line."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of the schema: its kind, legal range, default and meaning."""
+
+    kind: str  # number | int | str | date | days | clients
+    lo: float | None = None
+    hi: float | None = None
+    default: Any = REQUIRED
+    about: str = ""
+    event: bool = True  # may a scheduled event change it?
+
+    def range_text(self) -> str:
+        if self.lo is None and self.hi is None:
+            return ""
+        lo = "-inf" if self.lo is None else f"{self.lo:g}"
+        hi = "inf" if self.hi is None else f"{self.hi:g}"
+        return f"[{lo}, {hi}]"
+
+
+TOP_FIELDS = {
+    "name": Field("str", default=REQUIRED, about="identifier of the case; names the default out dir"),
+    "description": Field("str", default="", about="one line shown by `run.py list`"),
+    "start_date": Field("date", default=None, about="calendar date of day 0 (the truce's start)"),
+    "horizon_days": Field("int", 1, 3650, 180, "days simulated after the truce starts"),
+    "replicates": Field("int", 1, 10_000_000, 1000, "number of simulated worlds"),
+    "seed": Field("int", 0, 2**63 - 1, 0, "seed of the worlds' random streams"),
+}
+FACTION_FIELDS = {
+    "strength": Field("number", 0, 1e6, REQUIRED, "fighting capacity, in units comparable between factions"),
+    "control": Field("number", 0, 1, REQUIRED, "share of the stake held on day 0; shares are renormalised to sum to 1", event=False),
+    "cohesion": Field("number", 0, 1, 0.7, "leadership's control of its units; low cohesion means unauthorised violations"),
+    "demand": Field("number", 0, 1, None, "control share insisted on in a settlement (default: its control)"),
+    "war_cost": Field("number", 0, 1e6, 1.0, "how much a day of fighting hurts it"),
+    "grievance": Field("number", 0, 1e6, 0.0, "grievance on day 0 (events may add to it)"),
+}
+BACKER_FIELDS = {
+    "clients": Field("clients", default=REQUIRED, about="factions it supports: a list of ids, or a map id -> weight", event=False),
+    "support": Field("number", 0, 1e6, 0.0, "strength units per day delivered to its clients"),
+    "max_support": Field("number", 0, 1e6, None, "ceiling of support when it escalates (default: its support)"),
+    "escalation": Field("number", 0, 1, 0.0, "share of the gap to max_support closed per day while its client is losing"),
+    "truce_preference": Field("number", -1, 1, 0.0, "+1 wants the truce to hold, -1 wants its client to win by force"),
+    "pressure": Field("number", 0, 1, 0.0, "how hard it leans on its clients to act on its preference"),
+    "pressure_decay": Field("number", 0, 1, 0.0, "share of pressure that fades per day"),
+    "credibility": Field("number", 0, 1, 0.5, "how believable its threats (to cut support, to intervene) are"),
+    "red_line": Field("number", 0, 1, None, "client control share below which it intervenes directly (none by default)"),
+}
+MEDIATOR_FIELDS = {
+    "monitoring": Field("number", 0, 1, 0.0, "share of violations verified and correctly attributed"),
+    "talks": Field("days", default=(), about="days on which the parties are convened and a split is proposed", event=False),
+}
+EVENT_KEYS = ("day", "set", "scale", "add", "talks", "label")
+SECTIONS = {"factions": FACTION_FIELDS, "backers": BACKER_FIELDS}
+
+
+def _load_behaviour_defaults() -> dict[str, Field]:
+    with open(DEFAULTS_PATH, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
+    fields = {}
+    for key, entry in raw.items():
+        kind = entry.get("kind", "number")
+        lo, hi = entry["range"]
+        fields[key] = Field(kind, lo, hi, entry["value"], entry["about"], event=False)
+    return fields
+
+
+BEHAVIOUR_FIELDS = _load_behaviour_defaults()
+
+
+# ----------------------------------------------------------------------------------------------
+# Typed scenario
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Distribution:
+    """An uncertain fact, drawn once per world."""
+
+    kind: str
+    params: tuple[float, ...]
+
+    def to_yaml(self) -> dict:
+        return {self.kind: list(self.params)}
+
+    def __str__(self) -> str:
+        return f"{self.kind}{list(self.params)}"
+
+
+@dataclass(frozen=True)
+class Event:
+    day: int
+    set: dict
+    scale: dict
+    add: dict
+    talks: bool
+    label: str
+
+
+class Scenario:
+    """A validated scenario: plain data by dotted path, with typed views for the model.
+
+    Build one with :func:`load_scenario` or :meth:`Scenario.from_dict`; change one with
+    :meth:`with_overrides`, which validates again.
+    """
+
+    def __init__(self, data: dict, source: str = "<scenario>"):
+        self.data = data
+        self.source = source
+
+    # typed views --------------------------------------------------------------------------
+    name = property(lambda self: self.data["name"])
+    description = property(lambda self: self.data["description"])
+    start_date = property(lambda self: self.data["start_date"])
+    horizon_days = property(lambda self: self.data["horizon_days"])
+    replicates = property(lambda self: self.data["replicates"])
+    seed = property(lambda self: self.data["seed"])
+    factions = property(lambda self: self.data["factions"])
+    backers = property(lambda self: self.data["backers"])
+    mediator = property(lambda self: self.data["mediator"])
+    behaviour = property(lambda self: self.data["behaviour"])
+
+    @property
+    def events(self) -> list[Event]:
+        return [Event(e["day"], e.get("set", {}), e.get("scale", {}), e.get("add", {}),
+                      bool(e.get("talks", False)), e.get("label", "")) for e in self.data["events"]]
+
+    def get(self, path: str) -> Any:
+        node: Any = self.data
+        for part in path.split("."):
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        return node
+
+    def numeric_facts(self) -> dict[str, Any]:
+        """Every numeric fact and behavioural constant by dotted path (numbers or distributions)."""
+        out: dict[str, Any] = {}
+        for section, fields in SECTIONS.items():
+            for ident, spec in self.data[section].items():
+                for key, f in fields.items():
+                    if f.kind == "number" and spec.get(key) is not None:
+                        out[f"{section}.{ident}.{key}"] = spec[key]
+        if self.data["mediator"] is not None:
+            out["mediator.monitoring"] = self.data["mediator"]["monitoring"]
+        for key, value in self.data["behaviour"].items():
+            out[f"behaviour.{key}"] = value
+        return out
+
+    def to_yaml_dict(self) -> dict:
+        def plain(v):
+            if isinstance(v, Distribution):
+                return v.to_yaml()
+            if isinstance(v, dict):
+                return {k: plain(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [plain(x) for x in v]
+            if isinstance(v, dt.date):
+                return v.isoformat()
+            return v
+        return plain(self.data)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_yaml_dict(), sort_keys=False, allow_unicode=True)
+
+    def with_overrides(self, overrides: dict[str, Any] | list[str] | None) -> "Scenario":
+        """A new scenario with fields replaced, given as {path: value} or ["PATH=VALUE", ...]."""
+        raw = self.to_yaml_dict()
+        origins = _apply_overrides(raw, overrides)
+        return Scenario.from_dict(raw, source=self.source, origins=origins)
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str = "<scenario>", lines: dict | None = None,
+                  origins: dict | None = None) -> "Scenario":
+        return cls(_Validator(source, lines or {}, origins or {}).scenario(raw), source)
+
+    def __repr__(self) -> str:
+        return f"Scenario({self.name!r}, factions={list(self.factions)}, backers={list(self.backers)})"
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading
+# ----------------------------------------------------------------------------------------------
+def load_scenario(path: str | Path, overrides: dict | list[str] | None = None) -> Scenario:
+    """Read, validate and return the scenario in ``path``, with ``overrides`` applied.
+
+    ``overrides`` is a mapping {dotted.path: value} or a list of "PATH=VALUE" strings (as given
+    to ``--set``); values in strings are read as YAML, so ``{uniform: [0.3, 0.5]}`` works.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{source}: file not found") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{source}: is a directory, not a scenario file") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{source}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ScenarioError(f"{source}: cannot read ({exc.strerror})") from None
+    raw, lines = parse_yaml(text, source)
+    origins = _apply_overrides(raw, overrides)
+    return Scenario.from_dict(raw, source=source, lines=lines, origins=origins)
+
+
+def parse_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
+    """``yaml.safe_load`` the text, and map each dotted path to its 1-based line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        what = (exc.problem or exc.context or "invalid YAML").strip()
+        raise ScenarioError(f"{source}{line}: YAML syntax error: {what}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{source}: YAML error: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: YAML nested too deeply") from None
+    lines: dict[str, int] = {}
+    if node is not None:
+        _walk_lines(node, "", lines, source)
+    return data, lines
+
+
+def _walk_lines(node, prefix: str, lines: dict, source: str, depth: int = 0) -> None:
+    if depth > 50:
+        raise ScenarioError(f"{source}:{node.start_mark.line + 1}: {prefix or '<top>'}: nested too deeply")
+    lines[prefix] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            path = f"{prefix}.{key}" if prefix else key
+            if key in seen:
+                raise ScenarioError(f"{source}:{key_node.start_mark.line + 1}: {path}: duplicate key")
+            seen.add(key)
+            _walk_lines(value_node, path, lines, source, depth + 1)
+            lines[path] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk_lines(item, f"{prefix}.{i}" if prefix else str(i), lines, source, depth + 1)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split "PATH=VALUE" and read VALUE as YAML."""
+    if "=" not in text:
+        raise ScenarioError(f"--set {text}: expected PATH=VALUE, e.g. backers.turkey.support=0.02")
+    path, value = text.split("=", 1)
+    path = path.strip()
+    if not path:
+        raise ScenarioError(f"--set {text}: empty field path")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        raise ScenarioError(f"--set {text}: value is not valid YAML") from None
+    if parsed is None:
+        raise ScenarioError(f"--set {text}: missing value after '='")
+    return path, parsed
+
+
+def _apply_overrides(raw: Any, overrides) -> dict[str, str]:
+    """Write overrides into the raw mapping; return {path: origin} for error messages."""
+    if not overrides:
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    items = [parse_override(o) if isinstance(o, str) else o for o in
+             (overrides if isinstance(overrides, (list, tuple)) else overrides.items())]
+    origins = {}
+    for path, value in items:
+        label = f"--set {path}={_short(value)}"
+        for concrete in _expand_wildcards(raw, path, label):
+            _set_path(raw, concrete, copy.deepcopy(value), label)
+            origins[concrete] = label
+    return origins
+
+
+def _expand_wildcards(raw: dict, path: str, label: str) -> list[str]:
+    parts = path.split(".")
+    if "*" not in parts:
+        return [path]
+    i = parts.index("*")
+    node = raw
+    for part in parts[:i]:
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, dict) or not node:
+        raise ScenarioError(f"{label}: {'.'.join(parts[:i])}: nothing for '*' to match")
+    out = []
+    for key in node:
+        out += _expand_wildcards(raw, ".".join(parts[:i] + [str(key)] + parts[i + 1:]), label)
+    return out
+
+
+def _set_path(raw: dict, path: str, value: Any, label: str) -> None:
+    parts = path.split(".")
+    node: Any = raw
+    for depth, part in enumerate(parts[:-1]):
+        here = ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ScenarioError(f"{label}: {here}: no such list item")
+            node = node[int(part)]
+            continue
+        if part not in node or node[part] is None:
+            if depth == 0 and part in ("backers", "behaviour", "mediator"):
+                node[part] = {}
+            else:
+                known = list(node) if isinstance(node, dict) else []
+                raise ScenarioError(f"{label}: {here}: unknown field{_did_you_mean(part, known)}")
+        node = node[part]
+        if not isinstance(node, (dict, list)):
+            raise ScenarioError(f"{label}: {here}: is a value, not a section")
+    last = parts[-1]
+    if isinstance(node, list):
+        if not last.isdigit() or int(last) >= len(node):
+            raise ScenarioError(f"{label}: {path}: no such list item")
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+# ----------------------------------------------------------------------------------------------
+# Validation
+# ----------------------------------------------------------------------------------------------
+class _Validator:
+    """Turns raw YAML data into the scenario's canonical dict, or raises a one-line error."""
+
+    def __init__(self, source: str, lines: dict[str, int], origins: dict[str, str]):
+        self.source, self.lines, self.origins = source, lines, origins
+
+    def fail(self, path: str, message: str) -> None:
+        for p, origin in self.origins.items():
+            if path == p or path.startswith(p + "."):
+                raise ScenarioError(f"{origin}: {path}: {message}")
+        probe = path
+        while probe and probe not in self.lines:
+            probe = probe.rpartition(".")[0]
+        line = self.lines.get(probe)
+        where = f"{self.source}:{line}" if line else self.source
+        raise ScenarioError(f"{where}: {path or '<top>'}: {message}")
+
+    # generic pieces -------------------------------------------------------------------------
+    def mapping(self, raw: Any, path: str, allowed: dict | None) -> dict:
+        if not isinstance(raw, dict):
+            self.fail(path, f"must be a mapping, got {_type_name(raw)}")
+        for key in raw:
+            if not isinstance(key, str):
+                self.fail(path, f"keys must be text, got {_type_name(key)} {key!r}")
+            if allowed is not None and key not in allowed:
+                self.fail(f"{path}.{key}" if path else key, f"unknown field{_did_you_mean(key, allowed)}")
+        return raw
+
+    def identifier(self, key: Any, path: str) -> str:
+        if not isinstance(key, str) or not _ID.match(key):
+            self.fail(path, f"id {key!r} must start with a letter and hold only letters, digits and _ (at most 64)")
+        return key
+
+    def number(self, raw: Any, path: str, f: Field) -> float:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            self.fail(path, f"must be a number, got {_type_name(raw)} {_short(raw)!s}")
+        value = float(raw)
+        if math.isnan(value) or math.isinf(value):
+            self.fail(path, f"must be a finite number, got {raw}")
+        if (f.lo is not None and value < f.lo) or (f.hi is not None and value > f.hi):
+            self.fail(path, f"must be in {f.range_text()}, got {raw:g}")
+        return value
+
+    def integer(self, raw: Any, path: str, f: Field) -> int:
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            self.fail(path, f"must be a whole number, got {_type_name(raw)} {_short(raw)!s}")
+        if (f.lo is not None and raw < f.lo) or (f.hi is not None and raw > f.hi):
+            self.fail(path, f"must be in {f.range_text()}, got {raw}")
+        return raw
+
+    def fact(self, raw: Any, path: str, f: Field) -> float | Distribution:
+        """A number, or a distribution whose support lies in the field's range."""
+        if not isinstance(raw, dict):
+            return self.integer(raw, path, f) if f.kind == "int" else self.number(raw, path, f)
+        if len(raw) != 1:
+            self.fail(path, f"a distribution has exactly one of {sorted(DISTRIBUTIONS)}")
+        kind, params = next(iter(raw.items()))
+        if kind not in DISTRIBUTIONS:
+            self.fail(f"{path}.{kind}", f"unknown distribution{_did_you_mean(kind, DISTRIBUTIONS)}; use one of {sorted(DISTRIBUTIONS)}")
+        n = DISTRIBUTIONS[kind]
+        if not isinstance(params, list) or len(params) != n:
+            self.fail(f"{path}.{kind}", f"needs a list of {n} numbers")
+        free = Field("number", None, None)
+        vals = [self.number(p, f"{path}.{kind}.{i}", free) for i, p in enumerate(params)]
+        if kind == "normal":
+            if vals[1] < 0:
+                self.fail(f"{path}.normal.1", f"standard deviation must be >= 0, got {vals[1]:g}")
+            self.number(vals[0], f"{path}.normal.0", f)
+        else:
+            if sorted(vals) != vals:
+                order = "lo <= hi" if kind == "uniform" else "lo <= mode <= hi"
+                self.fail(f"{path}.{kind}", f"needs {order}, got {vals}")
+            self.number(vals[0], f"{path}.{kind}.0", f)
+            self.number(vals[-1], f"{path}.{kind}.{n - 1}", f)
+        return Distribution(kind, tuple(vals))
+
+    def section(self, raw: Any, path: str, fields: dict[str, Field]) -> dict:
+        raw = self.mapping(raw, path, fields)
+        out = {}
+        for key, f in fields.items():
+            p = f"{path}.{key}"
+            if key not in raw or raw[key] is None:
+                if f.default is REQUIRED:
+                    self.fail(p, "is required")
+                out[key] = f.default
+                continue
+            value = raw[key]
+            if f.kind in ("number", "int"):
+                out[key] = self.fact(value, p, f)
+            elif f.kind == "days":
+                out[key] = self.days(value, p)
+            elif f.kind == "clients":
+                out[key] = value  # checked once factions are known
+        return out
+
+    def days(self, raw: Any, path: str) -> list[int]:
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            raw = [raw]
+        if not isinstance(raw, list):
+            self.fail(path, f"must be a list of days, got {_type_name(raw)}")
+        day = Field("int", 1, 3650)
+        return sorted({self.integer(d, f"{path}.{i}", day) for i, d in enumerate(raw)})
+
+    # the scenario ---------------------------------------------------------------------------
+    def scenario(self, raw: Any) -> dict:
+        if raw is None:
+            self.fail("", "the file is empty; a scenario needs at least name and factions")
+        allowed = {**TOP_FIELDS, "factions": 0, "backers": 0, "mediator": 0, "events": 0, "behaviour": 0}
+        raw = self.mapping(raw, "", allowed)
+        out: dict[str, Any] = {}
+        for key, f in TOP_FIELDS.items():
+            out[key] = self.top_field(raw, key, f)
+        out["factions"] = self.factions(raw.get("factions"))
+        out["backers"] = self.backers(raw.get("backers") or {}, out["factions"])
+        out["mediator"] = self.section(raw.get("mediator") or {}, "mediator", MEDIATOR_FIELDS)
+        for i, d in enumerate(out["mediator"]["talks"]):
+            if d > out["horizon_days"]:
+                self.fail(f"mediator.talks.{i}", f"talks on day {d} are past the horizon ({out['horizon_days']} days)")
+        behaviour = self.mapping(raw.get("behaviour") or {}, "behaviour", BEHAVIOUR_FIELDS)
+        out["behaviour"] = {key: self.fact(behaviour.get(key, f.default), f"behaviour.{key}", f)
+                            for key, f in BEHAVIOUR_FIELDS.items()}
+        out["events"] = self.events(raw.get("events") or [], out)
+        return out
+
+    def top_field(self, raw: dict, key: str, f: Field) -> Any:
+        value = raw.get(key, f.default)
+        if value is REQUIRED or (value is None and f.default is REQUIRED):
+            self.fail(key, "is required")
+        if f.kind == "int":
+            return self.integer(value, key, f)
+        if f.kind == "date":
+            if value is None or isinstance(value, dt.date):
+                return value
+            try:
+                return dt.date.fromisoformat(str(value))
+            except ValueError:
+                self.fail(key, f"must be a date like 2020-01-12, got {_short(value)}")
+        if not isinstance(value, str):
+            self.fail(key, f"must be text, got {_type_name(value)}")
+        if key == "name" and not _ID.match(value):
+            self.fail(key, f"{value!r} must start with a letter and hold only letters, digits and _ (it names the out dir)")
+        if len(value) > 500:
+            self.fail(key, "is longer than 500 characters")
+        return value
+
+    def factions(self, raw: Any) -> dict:
+        if raw is None:
+            self.fail("factions", "is required: at least two factions")
+        raw = self.mapping(raw, "factions", None)
+        if len(raw) < 2:
+            self.fail("factions", f"needs at least two factions, got {len(raw)}")
+        out = {}
+        for ident, spec in raw.items():
+            self.identifier(ident, f"factions.{ident}")
+            out[ident] = self.section(spec, f"factions.{ident}", FACTION_FIELDS)
+        fixed = [f["control"] for f in out.values()]
+        if all(isinstance(c, float) for c in fixed):
+            total = sum(fixed)
+            if abs(total - 1.0) > 0.01:
+                self.fail("factions", f"control shares must sum to 1, got {total:g}")
+        return out
+
+    def backers(self, raw: Any, factions: dict) -> dict:
+        raw = self.mapping(raw, "backers", None)
+        out = {}
+        for ident, spec in raw.items():
+            self.identifier(ident, f"backers.{ident}")
+            if ident in factions:
+                self.fail(f"backers.{ident}", "a backer may not share its id with a faction")
+            b = self.section(spec, f"backers.{ident}", BACKER_FIELDS)
+            b["clients"] = self.clients(b["clients"], f"backers.{ident}.clients", factions)
+            if b["max_support"] is None:
+                b["max_support"] = b["support"]
+            if isinstance(b["support"], float) and isinstance(b["max_support"], float) and b["max_support"] < b["support"]:
+                self.fail(f"backers.{ident}.max_support", f"must be >= support ({b['support']:g}), got {b['max_support']:g}")
+            out[ident] = b
+        return out
+
+    def clients(self, raw: Any, path: str, factions: dict) -> dict[str, float]:
+        if isinstance(raw, str):
+            raw = [raw]
+        if isinstance(raw, list):
+            raw = {c: 1.0 for c in raw} if all(isinstance(c, str) for c in raw) else raw
+        if not isinstance(raw, dict) or not raw:
+            self.fail(path, "must be a non-empty list of faction ids or a map id -> weight")
+        out = {}
+        for client, weight in raw.items():
+            if client not in factions:
+                self.fail(path, f"'{client}' is not a faction{_did_you_mean(client, factions)}; factions are {sorted(factions)}")
+            out[client] = self.number(weight, f"{path}.{client}", Field("number", 0, 1e6))
+        total = sum(out.values())
+        if total <= 0:
+            self.fail(path, "client weights must not all be zero")
+        return {c: w / total for c, w in out.items()}
+
+    def events(self, raw: Any, scenario: dict) -> list[dict]:
+        if not isinstance(raw, list):
+            self.fail("events", f"must be a list of events, got {_type_name(raw)}")
+        out = []
+        for i, ev in enumerate(raw):
+            p = f"events.{i}"
+            ev = self.mapping(ev, p, dict.fromkeys(EVENT_KEYS))
+            if "day" not in ev:
+                self.fail(f"{p}.day", "is required")
+            day = self.integer(ev["day"], f"{p}.day", Field("int", 1, 3650))
+            if day > scenario["horizon_days"]:
+                self.fail(f"{p}.day", f"event on day {day} is past the horizon ({scenario['horizon_days']} days)")
+            item: dict[str, Any] = {"day": day}
+            for op in ("set", "scale", "add"):
+                if op in ev:
+                    item[op] = self.event_changes(ev[op], f"{p}.{op}", op, scenario)
+            if "talks" in ev:
+                if not isinstance(ev["talks"], bool):
+                    self.fail(f"{p}.talks", f"must be true or false, got {_short(ev['talks'])}")
+                item["talks"] = ev["talks"]
+            if "label" in ev:
+                if not isinstance(ev["label"], str):
+                    self.fail(f"{p}.label", "must be text")
+                item["label"] = ev["label"]
+            if len(item) == 1:
+                self.fail(p, "does nothing: give set, scale, add or talks")
+            out.append(item)
+        return sorted(out, key=lambda e: e["day"])
+
+    def event_changes(self, raw: Any, path: str, op: str, scenario: dict) -> dict:
+        raw = self.mapping(raw, path, None)
+        out = {}
+        for target, value in raw.items():
+            tp = f"{path}.{target}"
+            for concrete in self.expand_target(target, tp, scenario):
+                f = self.target_field(concrete, tp, scenario)
+                if op == "set":
+                    out[concrete] = self.fact(value, tp, f)
+                elif op == "scale":
+                    out[concrete] = self.fact(value, tp, Field("number", 0, 1e6))
+                else:
+                    out[concrete] = self.fact(value, tp, Field("number", -1e6, 1e6))
+        return out
+
+    def expand_target(self, target: str, path: str, scenario: dict) -> list[str]:
+        parts = target.split(".")
+        if len(parts) == 3 and parts[1] == "*" and parts[0] in SECTIONS:
+            ids = list(scenario[parts[0]])
+            if not ids:
+                self.fail(path, f"'*' matches no {parts[0]}")
+            return [f"{parts[0]}.{i}.{parts[2]}" for i in ids]
+        return [target]
+
+    def target_field(self, target: str, path: str, scenario: dict) -> Field:
+        parts = target.split(".")
+        if parts[0] == "mediator" and len(parts) == 2:
+            f = MEDIATOR_FIELDS.get(parts[1])
+            if f is None or not f.event:
+                self.fail(path, f"events can change mediator.monitoring{_did_you_mean(parts[1], ['monitoring'])}")
+            return f
+        if parts[0] not in SECTIONS or len(parts) != 3:
+            self.fail(path, "events change factions.ID.FIELD, backers.ID.FIELD or mediator.monitoring")
+        section, ident, key = parts
+        if ident not in scenario[section]:
+            self.fail(path, f"'{ident}' is not one of the {section}{_did_you_mean(ident, scenario[section])}")
+        fields = SECTIONS[section]
+        if key not in fields:
+            self.fail(path, f"unknown field{_did_you_mean(key, fields)}")
+        if not fields[key].event:
+            self.fail(path, f"{key} cannot be changed by an event")
+        return fields[key]
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", type(None): "nothing",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def builtin_scenarios(directory: str | Path) -> list[tuple[str, str, Path]]:
+    """(name, description, path) of the scenario files in a directory."""
+    out = []
+    for path in sorted(Path(directory).glob("*.yaml")):
+        try:
+            s = load_scenario(path)
+            out.append((s.name, s.description, path))
+        except ScenarioError as exc:
+            out.append((path.stem, f"(invalid: {exc})", path))
+    return out
+
+
+def field_for(path: str) -> Field:
+    """The schema field behind a dotted path of a numeric fact or constant."""
+    parts = path.split(".")
+    if parts[0] in SECTIONS and len(parts) == 3:
+        return SECTIONS[parts[0]][parts[2]]
+    if parts[0] == "mediator" and len(parts) == 2:
+        return MEDIATOR_FIELDS[parts[1]]
+    if parts[0] == "behaviour" and len(parts) == 2:
+        return BEHAVIOUR_FIELDS[parts[1]]
+    raise KeyError(path)
