@@ -289,6 +289,7 @@ class TruceModel(mesa.Model):
             "first_violation_day": self.first_violation_day,
             "signed": np.array(["+".join(n for n, s in zip(names, signs) if s)
                                 for signs in zip(*[f.signed_ever for f in self.factions])], dtype=object),
+            "all_signed": np.logical_and.reduce([f.signed_ever for f in self.factions]),
             "truces_formed": self.truces_formed,
             "in_truce_at_end": self.in_truce,
         }

@@ -1,0 +1,140 @@
+"""The command line: run, check and list scenarios. Parsing, progress and exit codes only.
+
+Exit status: 0 success, 2 a user's mistake (bad file, field or option; one line on stderr),
+1 a failure of the machine (disk full, permission), 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from .scenario import ScenarioError, builtin_scenarios, load_scenario
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+COMMANDS = ("run", "check", "list")
+
+
+class UsageError(Exception):
+    """A mistake on the command line, told in one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of argparse's usage block
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _bounded_int(lo: int, hi: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be in [{lo}, {hi}], got {value}")
+        return value
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="run.py", description="truce-sim: truce survival under foreign backers' leverage.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = sub.add_parser("run", help="run an ensemble and write its results")
+    run.add_argument("scenario", help="scenario file (YAML)")
+    run.add_argument("--replicates", "-n", type=_bounded_int(1, 10_000_000), help="worlds to simulate (default: the scenario's)")
+    run.add_argument("--seed", type=_bounded_int(0, 2**63 - 1), help="seed of the random streams (default: the scenario's)")
+    run.add_argument("--steps", type=_bounded_int(1, 3650), help="days to simulate (default: the scenario's horizon_days)")
+    run.add_argument("--out", help="out dir (default: results/<scenario name>)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                     help="override a field by dotted path, e.g. backers.russia.pressure=0 (repeatable)")
+    run.add_argument("--batch-size", type=_bounded_int(1, 1_000_000), default=1000, help="worlds stepped together")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary table")
+    check = sub.add_parser("check", help="validate a scenario and print it resolved")
+    check.add_argument("scenario")
+    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    sub.add_parser("list", help="list the built-in scenarios")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        argv.insert(0, "run")  # `run.py FILE` means `run.py run FILE`
+    try:
+        args = build_parser().parse_args(argv)
+        return {"run": cmd_run, "check": cmd_check, "list": cmd_list}[args.command](args)
+    except (ScenarioError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+
+
+def cmd_check(args) -> int:
+    scenario = load_scenario(args.scenario, args.overrides)
+    print(f"# {args.scenario}: valid")
+    print(scenario.to_yaml(), end="")
+    return 0
+
+
+def cmd_list(args) -> int:
+    for name, description, path in builtin_scenarios(SCENARIO_DIR):
+        print(f"{name:34s} {description}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .ensemble import run_ensemble
+    from .results import write_run
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    out_dir = Path(args.out) if args.out else Path("results") / scenario.name
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir}: exists and is not a directory")
+    replicates = args.replicates or scenario.replicates
+    steps = args.steps or scenario.horizon_days
+    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    bar = None if args.quiet else _progress_bar(replicates * steps, scenario.name)
+    try:
+        result = run_ensemble(scenario, replicates=replicates, seed=args.seed, steps=steps,
+                              batch_size=args.batch_size, progress=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    write_run(result, out_dir, command=["run.py"] + sys.argv[1:], started=started, finished=finished)
+    if not args.quiet:
+        print(summary_table(result.summary, out_dir))
+    return 0
+
+
+def _progress_bar(total: int, name: str):
+    from tqdm import tqdm
+
+    # delay: runs shorter than about a second show no bar at all
+    return tqdm(total=total, desc=name, unit=" world-days", unit_scale=True, delay=1.0, file=sys.stderr,
+                leave=False)
+
+
+def summary_table(s: dict, out_dir: Path) -> str:
+    def pct(x):
+        return f"{100 * x:.1f}%"
+    median = "over half survive" if s["median_survival_days"] is None else f"{s['median_survival_days']:g} days"
+    rows = [("scenario", s["scenario"]), ("worlds", f"{s['replicates']} (seed {s['seed']}, {s['steps']} days)"),
+            ("median survival", median)]
+    for day, v in s["survival_at"].items():
+        rows.append((f"survival at {day} days", f"{pct(v['p'])}  (95% CI {pct(v['lo'])}-{pct(v['hi'])})"))
+    rows.append(("collapsed", pct(s["collapse_share"])))
+    if s["causes"]:
+        rows.append(("causes", ", ".join(f"{k} {pct(v)}" for k, v in s["causes"].items())))
+        rows.append(("breakers", ", ".join(f"{k} {pct(v)}" for k, v in s["breakers"].items())))
+    rows.append(("violations per truce day", f"{s['mean_violations_per_day']:.2f}"))
+    rows.append(("results", str(out_dir)))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
