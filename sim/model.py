@@ -49,6 +49,7 @@ class TruceModel(mesa.Model):
         super().__init__(rng=seed)
         self.scenario = scenario
         self.seed = seed
+        self.shuffle_agents = False  # True activates agents in random order; results must not change
         ids = np.arange(replicates) if replicate_ids is None else np.asarray(replicate_ids, dtype=np.int64)
         self.replicate_ids = ids
         self.streams = WorldStreams(seed, ids)
@@ -158,9 +159,11 @@ class TruceModel(mesa.Model):
             self.truce_age[formed] = 0
             self.window[:, :, formed] = 0
             self.truces_formed += formed
-        self.agents_by_type[Backer].do("act") if self.backers else None
+        act = "shuffle_do" if self.shuffle_agents else "do"
+        if self.backers:
+            getattr(self.agents_by_type[Backer], act)("act")
         self._deliver_support()
-        self.agents_by_type[Faction].do("choose")
+        getattr(self.agents_by_type[Faction], act)("choose")
         fighting = self._resolve_day(day)
         self._update_truce(day, fighting)
         self._record()
@@ -254,7 +257,6 @@ class TruceModel(mesa.Model):
         for f in self.factions:
             f.signed &= self.in_truce
         self.truce_age = np.where(self.in_truce, self.truce_age + 1, 0)
-        self.running = True
 
     # observation --------------------------------------------------------------------------
     def _record(self) -> None:

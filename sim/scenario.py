@@ -11,6 +11,7 @@ Errors are :class:`ScenarioError` with one line: ``file:line: field.path: what i
 from __future__ import annotations
 
 import copy
+import json
 import datetime as dt
 import difflib
 import math
@@ -349,7 +350,7 @@ def _set_path(raw: dict, path: str, value: Any, label: str) -> None:
 
 
 def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= 40 else text[:37] + "..."
 
 

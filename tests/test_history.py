@@ -1,0 +1,67 @@
+"""The historical cases of MODEL.md section 7 land in their brackets with the shared defaults.
+
+Each assertion uses the 95% interval, not the point estimate, so a pass means the bracket holds
+beyond the ensemble's noise. Ensembles use the scenario's own seed.
+"""
+import numpy as np
+import pytest
+
+import sim
+from sim.scenario import BEHAVIOUR_FIELDS
+
+from .conftest import HISTORICAL, SCENARIOS
+
+
+@pytest.fixture(scope="module")
+def results():
+    # 2,000 worlds for the founding case: its late collapses (after day 60) are few, and the
+    # breaker comparison needs enough of them
+    return {name: sim.run_ensemble(SCENARIOS / f"{name}.yaml", replicates=2000 if name == "libya_2020_january" else 1000)
+            for name in HISTORICAL}
+
+
+@pytest.mark.parametrize("name", HISTORICAL)
+def test_historical_cases_use_only_shared_behaviour(name):
+    text = (SCENARIOS / f"{name}.yaml").read_text()
+    assert "behaviour:" not in text
+    scenario = sim.load_scenario(SCENARIOS / f"{name}.yaml")
+    assert scenario.behaviour == {k: f.default for k, f in BEHAVIOUR_FIELDS.items()}
+
+
+def test_libya_january_collapses_within_weeks(results):
+    s = results["libya_2020_january"].summary
+    lo, hi = s["median_survival_ci"]
+    assert lo is not None and hi is not None and 7 <= lo and hi <= 75, s["median_survival_ci"]
+    assert s["survival_at"]["180"]["hi"] < 0.20
+
+
+def test_libya_january_violations_begin_in_the_first_week(results):
+    r = results["libya_2020_january"]
+    first = r.replicates["first_violation_day"]
+    assert ((first >= 1) & (first <= 7)).mean() > 0.9
+    assert r.timeseries.loc[1:7, "violations_mean"].mean() > 0.5
+
+
+def test_libya_january_gna_breaks_more_after_day_60(results):
+    rows = results["libya_2020_january"].replicates
+    broken = rows[rows["collapsed"]]
+    early = broken[broken["survival_days"] <= 60]
+    late = broken[broken["survival_days"] > 60]
+    p_early, p_late = (early["breaker"] == "gna").mean(), (late["breaker"] == "gna").mean()
+    # difference of two proportions must clear its own 95% interval
+    se = np.sqrt(p_early * (1 - p_early) / len(early) + p_late * (1 - p_late) / max(len(late), 1))
+    assert len(late) >= 20, "too few late collapses to compare"
+    assert p_late - p_early > 1.96 * se, (p_early, p_late, len(early), len(late))
+
+
+def test_libya_october_holds_a_year(results):
+    assert results["libya_2020_october"].summary["survival_at"]["365"]["lo"] >= 0.70
+
+
+def test_syria_collapses_within_two_weeks(results):
+    s = results["syria_2016_september"].summary
+    assert s["median_survival_ci"][1] is not None and s["median_survival_ci"][1] <= 14
+
+
+def test_nagorno_karabakh_holds_a_year(results):
+    assert results["nagorno_karabakh_2020_november"].summary["survival_at"]["365"]["lo"] >= 0.60
