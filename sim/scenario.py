@@ -234,9 +234,27 @@ def load_scenario(path: str | Path, overrides: dict | list[str] | None = None) -
 
 def parse_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
     """``yaml.safe_load`` the text, and map each dotted path to its 1-based line."""
+    node = _guarded(yaml.compose, text, source)
+    lines: dict[str, int] = {}
+    if node is not None:
+        _walk_lines(node, "", lines, source)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = _guarded(yaml.safe_load, text, source)
+    except ScenarioError:
+        raise
+    except (ValueError, OverflowError) as exc:  # a scalar YAML parses but cannot build, e.g. 2020-02-30
+        raise ScenarioError(f"{source}{_bad_scalar(node)}: {exc}") from None
+    return data, lines
+
+
+def _guarded(read, text: str, source: str):
+    """Run a PyYAML reader, turning its errors into one-line ScenarioErrors."""
+    try:
+        return read(text, Loader=yaml.SafeLoader) if read is yaml.compose else read(text)
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ScenarioError(f"{source}{line}: {exc.problem} (tags that build Python objects are refused)") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -246,10 +264,23 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
         raise ScenarioError(f"{source}: YAML error: {str(exc).splitlines()[0]}") from None
     except RecursionError:
         raise ScenarioError(f"{source}: YAML nested too deeply") from None
-    lines: dict[str, int] = {}
-    if node is not None:
-        _walk_lines(node, "", lines, source)
-    return data, lines
+
+
+def _bad_scalar(node, prefix: str = "") -> str:
+    """':LINE: path' of the first scalar that safe_load cannot construct ('' if none is found)."""
+    if isinstance(node, yaml.ScalarNode):
+        try:
+            yaml.SafeLoader("").construct_object(node, deep=True)
+        except (ValueError, OverflowError):
+            return f":{node.start_mark.line + 1}: {prefix or '<top>'}"
+        return ""
+    children = node.value if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) else []
+    for i, child in enumerate(children):
+        key, value = (str(child[0].value), child[1]) if isinstance(node, yaml.MappingNode) else (str(i), child)
+        found = _bad_scalar(value, f"{prefix}.{key}" if prefix else key)
+        if found:
+            return found
+    return ""
 
 
 def _walk_lines(node, prefix: str, lines: dict, source: str, depth: int = 0) -> None:
@@ -398,7 +429,11 @@ class _Validator:
     def number(self, raw: Any, path: str, f: Field) -> float:
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
             self.fail(path, f"must be a number, got {_type_name(raw)} {_short(raw)!s}")
-        value = float(raw)
+        try:
+            value = float(raw)
+        except OverflowError:
+            bound = f"in {f.range_text()}" if f.range_text() else "a finite number"
+            self.fail(path, f"must be {bound}, got a number of {len(str(raw))} digits")
         if math.isnan(value) or math.isinf(value):
             self.fail(path, f"must be a finite number, got {raw}")
         if (f.lo is not None and value < f.lo) or (f.hi is not None and value > f.hi):
@@ -416,8 +451,10 @@ class _Validator:
 
     def fact(self, raw: Any, path: str, f: Field) -> float | Distribution:
         """A number, or a distribution whose support lies in the field's range."""
+        if f.kind == "int":  # whole-number constants (a window in days) take no distribution
+            return self.integer(raw, path, f)
         if not isinstance(raw, dict):
-            return self.integer(raw, path, f) if f.kind == "int" else self.number(raw, path, f)
+            return self.number(raw, path, f)
         if len(raw) != 1:
             self.fail(path, f"a distribution has exactly one of {sorted(DISTRIBUTIONS)}")
         kind, params = next(iter(raw.items()))
