@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from .scenario import ScenarioError, builtin_scenarios, load_scenario
@@ -48,7 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="out dir (default: results/<scenario name>)")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                      help="override a field by dotted path, e.g. backers.russia.pressure=0 (repeatable)")
-    run.add_argument("--batch-size", type=_bounded_int(1, 1_000_000), default=1000, help="worlds stepped together")
+    run.add_argument("--workers", "-j", type=_bounded_int(1, 1024), default=os.cpu_count() or 1,
+                     help="worker processes (default: all cores); never changes a result")
+    run.add_argument("--batch-size", type=_bounded_int(1, 1_000_000),
+                     help="worlds stepped together (default: an even share per worker, at most 10,000)")
+    run.add_argument("--keep-paths", action="store_true",
+                     help="also write every world's daily path (paths/*.parquet; large)")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary table")
     check = sub.add_parser("check", help="validate a scenario and print it resolved")
     check.add_argument("scenario")
@@ -100,15 +108,22 @@ def cmd_run(args) -> int:
     replicates = args.replicates or scenario.replicates
     steps = args.steps or scenario.horizon_days
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    paths_dir = None
+    if args.keep_paths:  # staged beside the out dir, moved in with everything else at the end
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        paths_dir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.paths.", dir=out_dir.parent))
     bar = None if args.quiet else _progress_bar(replicates * steps, scenario.name)
     try:
-        result = run_ensemble(scenario, replicates=replicates, seed=args.seed, steps=steps,
-                              batch_size=args.batch_size, progress=bar.update if bar else None)
+        result = run_ensemble(scenario, replicates=replicates, seed=args.seed, steps=steps, workers=args.workers,
+                              batch_size=args.batch_size, paths_dir=paths_dir,
+                              progress=bar.update if bar else None)
+        finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        write_run(result, out_dir, command=["run.py"] + sys.argv[1:], started=started, finished=finished)
     finally:
         if bar is not None:
             bar.close()
-    finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    write_run(result, out_dir, command=["run.py"] + sys.argv[1:], started=started, finished=finished)
+        if paths_dir is not None:
+            shutil.rmtree(paths_dir, ignore_errors=True)
     if not args.quiet:
         print(summary_table(result.summary, out_dir))
     return 0

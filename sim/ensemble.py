@@ -1,10 +1,16 @@
-"""Ensembles: many worlds of one scenario, stepped in batches through TruceModel.
+"""Ensembles: many worlds of one scenario, in batches through TruceModel, on one or more cores.
 
-Replicate r's outcome depends only on (seed, r), so the batch size, the order of batches and
-how many worlds run never change a row; the tables are sorted by replicate.
+Replicate r's outcome depends only on (seed, r), so the batch size, the number of worker
+processes and the order in which batches finish never change a row, and the per-day aggregates
+are merged exactly (see :mod:`sim.aggregate`). Worlds' daily paths are kept only on request and
+then streamed to Parquet files batch by batch, so memory stays bounded by one batch per worker.
 """
 from __future__ import annotations
 
+import math
+import multiprocessing
+import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -12,11 +18,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from .aggregate import DailyAggregates
 from .model import TruceModel
 from .scenario import Scenario, load_scenario
 from .survival import summarise
 
-QUANTILES = (0.05, 0.5, 0.95)
+MAX_BATCH = 10_000  # numpy speed is reached well before this; larger batches only cost memory
 
 
 @dataclass
@@ -31,67 +38,118 @@ class EnsembleResult:
     summary: dict
     factions: list[str]
     backers: list[str]
+    paths_dir: Path | None = None
+
+    @property
+    def paths(self) -> pd.DataFrame:
+        """Every world's daily path (one row per world and day), when paths were kept."""
+        if self.paths_dir is None:
+            raise ValueError("paths were not kept: run with keep_paths / paths_dir (--keep-paths)")
+        return pd.read_parquet(self.paths_dir).sort_values(["replicate", "day"], ignore_index=True)
+
+
+@dataclass
+class _Batch:
+    first: int
+    rows: pd.DataFrame
+    aggregates: DailyAggregates
+    factions: list[str]
+    backers: list[str]
 
 
 def run_ensemble(scenario: Scenario | str | Path, replicates: int | None = None, seed: int | None = None,
-                 steps: int | None = None, batch_size: int = 1000,
+                 steps: int | None = None, *, workers: int = 1, batch_size: int | None = None,
+                 paths_dir: str | Path | None = None,
                  progress: Callable[[int], None] | None = None) -> EnsembleResult:
     """Run ``replicates`` worlds of ``scenario`` for ``steps`` days.
 
-    Defaults come from the scenario (its replicates, seed and horizon). ``progress``, if given,
-    is called with the number of world-days just completed.
+    Defaults come from the scenario (its replicates, seed and horizon). ``workers`` > 1 spreads
+    batches of worlds over that many processes (spawned, so it is safe from a notebook);
+    ``batch_size`` worlds are stepped together (default: an even share per worker, at most
+    10,000). ``paths_dir``, if given, receives every world's daily path as Parquet files.
+    ``progress``, if given, is called with the number of world-days just completed. None of
+    these options changes any result.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     replicates = scenario.replicates if replicates is None else int(replicates)
     seed = scenario.seed if seed is None else int(seed)
     steps = scenario.horizon_days if steps is None else int(steps)
+    workers = max(1, int(workers))
+    if batch_size is None:
+        batch_size = min(MAX_BATCH, math.ceil(replicates / workers))
     if replicates < 1 or steps < 1 or batch_size < 1:
         raise ValueError("replicates, steps and batch_size must be at least 1")
+    if paths_dir is not None:
+        Path(paths_dir).mkdir(parents=True, exist_ok=True)
+    starts = list(range(0, replicates, batch_size))
+    jobs = [(scenario, seed, steps, start, min(start + batch_size, replicates), paths_dir) for start in starts]
 
-    rows, paths = [], {}
-    for start in range(0, replicates, batch_size):
-        ids = np.arange(start, min(start + batch_size, replicates))
-        model = TruceModel(scenario, rng=seed, replicates=len(ids), replicate_ids=ids)
-        for _ in range(steps):
-            model.step()
-            if progress is not None:
-                progress(len(ids))
-        rows.append(pd.DataFrame(model.world_table()))
-        for key, days in model.history.items():
-            paths.setdefault(key, []).append(np.stack(days))
-        factions = [f.name for f in model.factions]
-        backers = [b.name for b in model.backers]
-    table = pd.concat(rows, ignore_index=True).sort_values("replicate", ignore_index=True)
-    merged = {key: np.concatenate(parts, axis=1) for key, parts in paths.items()}
-    timeseries = daily_table(merged, factions, backers, scenario.start_date)
+    batches: list[_Batch] = []
+    if workers == 1 or len(jobs) == 1:
+        for job in jobs:
+            batches.append(simulate_batch(*job, progress=progress))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
+            pending = set()
+            queue = iter(jobs)
+            # at most two batches per worker in flight: bounded memory, no idle worker
+            for job in queue:
+                pending.add(pool.submit(simulate_batch, *job))
+                if len(pending) >= 2 * workers:
+                    break
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    batch = future.result()
+                    batches.append(batch)
+                    if progress is not None:
+                        progress(len(batch.rows) * steps)
+                    nxt = next(queue, None)
+                    if nxt is not None:
+                        pending.add(pool.submit(simulate_batch, *nxt))
+    batches.sort(key=lambda b: b.first)
+    aggregates = batches[0].aggregates
+    for batch in batches[1:]:
+        aggregates.merge(batch.aggregates)
+    table = pd.concat([b.rows for b in batches], ignore_index=True)
+    timeseries = aggregates.table(scenario.start_date)
     summary = summarise(table, scenario.name, seed, steps)
-    return EnsembleResult(scenario, seed, steps, table, timeseries, summary, factions, backers)
+    return EnsembleResult(scenario, seed, steps, table, timeseries, summary, batches[0].factions,
+                          batches[0].backers, Path(paths_dir) if paths_dir is not None else None)
 
 
-def daily_table(paths: dict[str, np.ndarray], factions: list[str], backers: list[str], start_date=None) -> pd.DataFrame:
-    """Per day over worlds: share in truce, balance quantiles, violations, backer support."""
-    days = paths["in_truce"].shape[0]
-    out = {"day": np.arange(days)}
-    if start_date is not None:
-        out["date"] = pd.date_range(start_date, periods=days, freq="D").strftime("%Y-%m-%d")
-    out["share_in_truce"] = paths["in_truce"].mean(axis=1)
-    out["share_first_truce_holds"] = paths["first_truce_holds"].mean(axis=1)
-    for name in factions:
-        for var in ("power", "control"):
-            values = paths[f"{var}.{name}"].astype(np.float64)
-            out[f"{var}_{name}_mean"] = values.mean(axis=1)
-            for q, col in zip(QUANTILES, np.quantile(values, QUANTILES, axis=1)):
-                out[f"{var}_{name}_q{int(q * 100):02d}"] = col
-    total = sum(paths[f"violations.{name}"].astype(np.float64) for name in factions)
-    out["violations_mean"] = total.mean(axis=1)
-    for q, col in zip(QUANTILES, np.quantile(total, QUANTILES, axis=1)):
-        out[f"violations_q{int(q * 100):02d}"] = col
-    for name in factions:
-        out[f"violations_{name}_mean"] = paths[f"violations.{name}"].mean(axis=1)
-        out[f"offensive_share_{name}"] = (paths[f"choice.{name}"] == 2).mean(axis=1)
-    for name in backers:
-        values = paths[f"support.{name}"].astype(np.float64)
-        out[f"support_{name}_mean"] = values.mean(axis=1)
-        out[f"support_{name}_q05"], out[f"support_{name}_q95"] = np.quantile(values, (0.05, 0.95), axis=1)
-    return pd.DataFrame(out)
+def simulate_batch(scenario: Scenario, seed: int, steps: int, first: int, last: int,
+                   paths_dir: str | Path | None = None, progress: Callable[[int], None] | None = None) -> _Batch:
+    """Step worlds first..last-1 for ``steps`` days; return their rows and daily aggregates."""
+    ids = np.arange(first, last)
+    model = TruceModel(scenario, rng=seed, replicates=len(ids), replicate_ids=ids, keep_history=False)
+    factions = [f.name for f in model.factions]
+    backers = [b.name for b in model.backers]
+    aggregates = DailyAggregates(factions, backers, steps + 1)
+    paths = [] if paths_dir is not None else None
+    aggregates.add(0, model.observations())
+    _keep(paths, 0, ids, model)
+    for day in range(1, steps + 1):
+        model.step()
+        aggregates.add(day, model.observations())
+        _keep(paths, day, ids, model)
+        if progress is not None:
+            progress(len(ids))
+    if paths is not None:
+        frame = pd.concat(paths, ignore_index=True)
+        tmp = Path(paths_dir) / f".batch-{first:010d}.parquet.tmp"
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, Path(paths_dir) / f"batch-{first:010d}.parquet")
+    return _Batch(first, pd.DataFrame(model.world_table()), aggregates, factions, backers)
+
+
+def _keep(paths: list | None, day: int, ids: np.ndarray, model: TruceModel) -> None:
+    if paths is None:
+        return
+    frame = {"replicate": ids.astype(np.int64), "day": np.full(len(ids), day, dtype=np.int16)}
+    for key, values in model.observations().items():
+        column = key.replace(".", "_")
+        frame[column] = values.astype(np.float32) if values.dtype == np.float64 else values.copy()
+    paths.append(pd.DataFrame(frame))

@@ -35,10 +35,12 @@ class TruceModel(mesa.Model):
         replicates: how many worlds to step at once (R).
         replicate_ids: which replicates these worlds are (default 0..R-1); world r draws from
             the stream of (seed, r) whatever batch it is in.
+        keep_history: keep every day's observations in ``history`` (for viewing one world or a
+            few); ensembles turn it off and aggregate ``observations()`` as they go.
     """
 
     def __init__(self, scenario: Scenario | str | Path | None = None, rng: int | None = None,
-                 replicates: int = 1, replicate_ids=None):
+                 replicates: int = 1, replicate_ids=None, keep_history: bool = True):
         if scenario is None:
             scenario = DEFAULT_SCENARIO
         if not isinstance(scenario, Scenario):
@@ -75,6 +77,7 @@ class TruceModel(mesa.Model):
         self.first_violation_day = np.zeros(shape, dtype=np.int64)
         self.truces_formed = np.zeros(shape, dtype=np.int64)
         self._update_balance(initial=True)
+        self.keep_history = keep_history
         self.history: dict[str, list[np.ndarray]] = {}
         self._record()
 
@@ -259,19 +262,24 @@ class TruceModel(mesa.Model):
         self.truce_age = np.where(self.in_truce, self.truce_age + 1, 0)
 
     # observation --------------------------------------------------------------------------
-    def _record(self) -> None:
-        """Keep the day's observables (one array per world) for the ensemble to aggregate."""
-        h = self.history
-        h.setdefault("in_truce", []).append(self.in_truce.copy())
-        h.setdefault("first_truce_holds", []).append(self.first_truce_holds.copy())
+    def observations(self) -> dict[str, np.ndarray]:
+        """Today's observables, one array over worlds each (views: copy before keeping)."""
+        obs = {"in_truce": self.in_truce, "first_truce_holds": self.first_truce_holds}
         for f in self.factions:
-            h.setdefault(f"power.{f.name}", []).append(f.power.astype(np.float32))
-            h.setdefault(f"control.{f.name}", []).append(f.control.astype(np.float32))
-            h.setdefault(f"strength.{f.name}", []).append(f.strength.astype(np.float32))
-            h.setdefault(f"violations.{f.name}", []).append(f.violations.astype(np.int32))
-            h.setdefault(f"choice.{f.name}", []).append(f.choice.copy())
+            obs[f"power.{f.name}"] = f.power
+            obs[f"control.{f.name}"] = f.control
+            obs[f"strength.{f.name}"] = f.strength
+            obs[f"violations.{f.name}"] = f.violations
+            obs[f"choice.{f.name}"] = f.choice
         for b in self.backers:
-            h.setdefault(f"support.{b.name}", []).append(b.support.astype(np.float32))
+            obs[f"support.{b.name}"] = b.support
+        return obs
+
+    def _record(self) -> None:
+        if not self.keep_history:
+            return
+        for key, values in self.observations().items():
+            self.history.setdefault(key, []).append(values.copy())
 
     def world_table(self) -> dict[str, np.ndarray]:
         """One entry per world: the outcome of its (first) truce, final balance, drawn facts."""

@@ -37,6 +37,8 @@ def write_run(result: EnsembleResult, out_dir: str | Path, command: list[str] | 
     try:
         _write_files(result, tmp, command, started, finished)
         _replace(tmp, out_dir)
+        if (out_dir / "paths").exists():
+            result.paths_dir = out_dir / "paths"
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -68,6 +70,8 @@ def _write_files(result: EnsembleResult, d: Path, command, started, finished) ->
         "platform": platform.platform(),
     }
     (d / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    if result.paths_dir is not None and Path(result.paths_dir).exists():
+        shutil.move(str(result.paths_dir), d / "paths")
 
 
 def _replace(new: Path, target: Path) -> None:

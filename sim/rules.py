@@ -28,6 +28,8 @@ def strongest_rival(values: np.ndarray) -> np.ndarray:
     """For each faction (axis 0), the largest value among the other factions."""
     if values.shape[0] == 1:
         return np.zeros_like(values)
+    if values.shape[0] == 2:  # the common case: each faction's rival is the other
+        return values[::-1].copy()
     order = np.sort(values, axis=0)
     top, second = order[-1], order[-2]
     return np.where(values >= top, second, top)
@@ -109,8 +111,12 @@ def choice_probabilities(v_violate, v_offensive, noise) -> np.ndarray:
 
 def choose(probabilities: np.ndarray, u: np.ndarray) -> np.ndarray:
     """The choice whose cumulative probability first exceeds the uniform draw u."""
-    cumulative = np.cumsum(probabilities, axis=0)
-    return (u[None, ...] > cumulative[:-1]).sum(axis=0).astype(np.int8)
+    cumulative = probabilities[0]
+    choice = np.zeros(u.shape, dtype=np.int8)
+    for p in probabilities[1:]:
+        choice += u > cumulative
+        cumulative = cumulative + p
+    return choice
 
 
 # --- violations --------------------------------------------------------------------------------

@@ -73,15 +73,18 @@ def poisson_from_uniform(lam: np.ndarray, u: np.ndarray) -> np.ndarray:
     k = np.zeros(lam.shape, dtype=np.int64)
     small = lam <= 30.0
     p = np.exp(-np.where(small, lam, 0.0))
-    cdf = p.copy()
-    active = small & (u > cdf)
-    n = 0
-    while active.any() and n < 200:
-        n += 1
-        k += active
-        p = np.where(active, p * lam / np.maximum(k, 1), p)
-        cdf = np.where(active, cdf + p, cdf)
-        active &= u > cdf
+    # walk up the CDF only for the worlds still above it: most stop at 0 or 1
+    idx = np.flatnonzero(small & (u > p))
+    lam_a, u_a, p_a = lam[idx], u[idx], p[idx]
+    cdf_a = p_a.copy()
+    j = 0
+    while idx.size and j < 200:
+        j += 1
+        p_a = p_a * lam_a / j
+        cdf_a = cdf_a + p_a
+        k[idx] = j
+        keep = u_a > cdf_a
+        idx, lam_a, u_a, p_a, cdf_a = idx[keep], lam_a[keep], u_a[keep], p_a[keep], cdf_a[keep]
     if not small.all():
         big = np.maximum(np.rint(lam + np.sqrt(lam) * ndtri(u)), 0).astype(np.int64)
         k = np.where(small, k, big)

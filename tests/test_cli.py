@@ -102,3 +102,17 @@ def test_bad_options_exit_2_with_one_line(args):
     proc = cli(*args)
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_workers_and_kept_paths(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    a = cli("run", LIBYA, "-n", "60", "--steps", "30", "--workers", "1", "--out", str(one), "-q")
+    b = cli("run", LIBYA, "-n", "60", "--steps", "30", "--workers", "2", "--batch-size", "25", "--keep-paths",
+            "--out", str(two), "-q")
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    for name in ("replicates.csv", "timeseries.csv", "summary.json"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    assert not (one / "paths").exists()
+    paths = pd.read_parquet(two / "paths")
+    assert len(paths) == 60 * 31 and sorted(paths["replicate"].unique()) == list(range(60))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "staging dirs left behind"
