@@ -34,10 +34,10 @@ class DailyAggregates:
         self.hist: dict[str, np.ndarray] = {}    # per day and bin: counts
         for name in self.factions:
             for var in ("power", "control"):
-                self.hist[f"{var}_{name}"] = np.zeros((days, SHARE_BINS), dtype=np.int64)
-        self.hist["violations"] = np.zeros((days, COUNT_BINS), dtype=np.int64)
+                self.hist[f"{var}_{name}"] = np.zeros((days, SHARE_BINS), dtype=np.int32)
+        self.hist["violations"] = np.zeros((days, COUNT_BINS), dtype=np.int32)
         for name in self.backers:
-            self.hist[f"support_{name}"] = np.zeros((days, len(SUPPORT_EDGES) - 1), dtype=np.int64)
+            self.hist[f"support_{name}"] = np.zeros((days, len(SUPPORT_EDGES) - 1), dtype=np.int32)
 
     def add(self, day: int, obs: dict[str, np.ndarray]) -> None:
         """Add one day's observations of a batch (arrays over its worlds)."""
@@ -79,10 +79,8 @@ class DailyAggregates:
         self.worlds += other.worlds
         for store, theirs in ((self.count, other.count), (self.total, other.total), (self.hist, other.hist)):
             for key, values in theirs.items():
-                if key in store:
-                    store[key] = store[key] + values
-                else:
-                    store[key] = values.copy()
+                # int32 holds a batch's counts; merged totals widen to int64
+                store[key] = store[key].astype(np.int64) + values if key in store else values.astype(np.int64)
         return self
 
     def table(self, start_date=None) -> pd.DataFrame:

@@ -7,6 +7,7 @@ then streamed to Parquet files batch by batch, so memory stays bounded by one ba
 """
 from __future__ import annotations
 
+import atexit
 import math
 import multiprocessing
 import os
@@ -21,7 +22,6 @@ import pandas as pd
 from .aggregate import DailyAggregates
 from .model import TruceModel
 from .scenario import Scenario, load_scenario
-from .survival import summarise
 
 MAX_BATCH = 10_000  # numpy speed is reached well before this; larger batches only cost memory
 
@@ -90,34 +90,66 @@ def run_ensemble(scenario: Scenario | str | Path, replicates: int | None = None,
         for job in jobs:
             batches.append(simulate_batch(*job, progress=progress))
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
-            pending = set()
-            queue = iter(jobs)
-            # at most two batches per worker in flight: bounded memory, no idle worker
-            for job in queue:
-                pending.add(pool.submit(simulate_batch, *job))
-                if len(pending) >= 2 * workers:
-                    break
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    batch = future.result()
-                    batches.append(batch)
-                    if progress is not None:
-                        progress(len(batch.rows) * steps)
-                    nxt = next(queue, None)
-                    if nxt is not None:
-                        pending.add(pool.submit(simulate_batch, *nxt))
+        batches = _run_in_pool(jobs, workers, steps, progress)
     batches.sort(key=lambda b: b.first)
     aggregates = batches[0].aggregates
     for batch in batches[1:]:
         aggregates.merge(batch.aggregates)
     table = pd.concat([b.rows for b in batches], ignore_index=True)
     timeseries = aggregates.table(scenario.start_date)
+    from .survival import summarise  # lifelines is slow to import; worker processes never need it
+
     summary = summarise(table, scenario.name, seed, steps)
     return EnsembleResult(scenario, seed, steps, table, timeseries, summary, batches[0].factions,
                           batches[0].backers, Path(paths_dir) if paths_dir is not None else None)
+
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool kept for the life of this process, so repeated ensembles (sweeps, the
+    explorer) pay the workers' start-up once. Spawned, never forked: safe from notebooks and
+    threads on every platform."""
+    pool = _POOLS.get(workers)
+    if pool is None:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        _POOLS[workers] = pool
+    return pool
+
+
+@atexit.register
+def shutdown_pools() -> None:
+    while _POOLS:
+        _POOLS.popitem()[1].shutdown(cancel_futures=True)
+
+
+def _run_in_pool(jobs: list, workers: int, steps: int, progress) -> list["_Batch"]:
+    pool = _pool(workers)
+    batches, pending, queue = [], set(), iter(jobs)
+    try:
+        # at most two batches per worker in flight: bounded memory, no idle worker
+        for job in queue:
+            pending.add(pool.submit(simulate_batch, *job))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                batch = future.result()
+                batches.append(batch)
+                if progress is not None:
+                    progress(len(batch.rows) * steps)
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending.add(pool.submit(simulate_batch, *nxt))
+    except BaseException:
+        for future in pending:
+            future.cancel()
+        _POOLS.pop(workers, None)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    return batches
 
 
 def simulate_batch(scenario: Scenario, seed: int, steps: int, first: int, last: int,
