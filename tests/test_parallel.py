@@ -70,3 +70,17 @@ def test_streamed_aggregates_match_the_paths(with_paths):
     np.testing.assert_allclose(ts["support_uae_mean"], support.mean(), rtol=1e-6)
     q95 = np.array([np.quantile(g.to_numpy(np.float64), 0.95, method="inverted_cdf") for _, g in support])
     np.testing.assert_allclose(ts["support_uae_q95"], q95, rtol=0.006)  # log bins 0.56% wide
+
+
+def test_workers_from_an_interactive_session():
+    """Spawned workers need no `if __name__ == "__main__"` guard in the caller (as in a notebook)."""
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    code = ("import sim; r = sim.run_ensemble('scenarios/stalemate_joint_pressure.yaml', replicates=40, steps=20,"
+            " workers=2, batch_size=10); print(r.summary['replicates'], len(r.timeseries))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["40", "21"]
