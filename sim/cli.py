@@ -16,7 +16,7 @@ from pathlib import Path
 from .scenario import ScenarioError, builtin_scenarios, load_scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-COMMANDS = ("run", "check", "list")
+COMMANDS = ("run", "check", "list", "sweep", "discover")
 
 
 class UsageError(Exception):
@@ -62,6 +62,32 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("scenario")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
     sub.add_parser("list", help="list the built-in scenarios")
+    sweep = sub.add_parser("sweep", help="run a parameter sweep (a sweep file, or a scenario with --vary)")
+    sweep.add_argument("file", help="sweep file (YAML with base:), or a scenario file with --vary")
+    sweep.add_argument("--vary", action="append", default=[], metavar="PATH=LO:HI:NUM|A,B,C",
+                       help="with a scenario file: a field to vary, e.g. backers.turkey.support=0:0.05:11")
+    sweep.add_argument("--design", choices=("grid", "lhs", "sobol", "morris"), default="grid")
+    sweep.add_argument("--n", type=_bounded_int(1, 10_000_000), help="points (lhs), base samples (sobol), trajectories (morris)")
+    sweep.add_argument("--metric", dest="metrics", action="append", help="a metric to record (repeatable)")
+    sweep.add_argument("--replicates", "-n", type=_bounded_int(1, 1_000_000), help="worlds per point")
+    sweep.add_argument("--seed", type=_bounded_int(0, 2**63 - 1))
+    sweep.add_argument("--steps", type=_bounded_int(1, 3650))
+    sweep.add_argument("--out", help="out dir (default: results/sweeps/<sweep name>)")
+    sweep.add_argument("--workers", "-j", type=_bounded_int(1, 1024), default=os.cpu_count() or 1)
+    sweep.add_argument("--batch-size", type=_bounded_int(1, 1_000_000), help="worlds per task (default: a point's worlds, at most 10,000)")
+    sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="send the tasks to a running dask.distributed scheduler")
+    sweep.add_argument("--dask-local", type=_bounded_int(1, 1024), metavar="N", help="start a local Dask cluster of N workers")
+    sweep.add_argument("--resume", action="store_true", help="compute only the points missing from the out dir")
+    sweep.add_argument("--max-points", type=_bounded_int(1, 100_000_000), default=10_000)
+    sweep.add_argument("--quiet", "-q", action="store_true")
+    disc = sub.add_parser("discover", help="find where a condition on a metric holds in a finished sweep (PRIM)")
+    disc.add_argument("sweep_dir")
+    disc.add_argument("--metric", required=True, help="e.g. survival_at_365")
+    side = disc.add_mutually_exclusive_group(required=True)
+    side.add_argument("--above", type=float, help="the condition: metric above this value")
+    side.add_argument("--below", type=float, help="the condition: metric below this value")
+    disc.add_argument("--min-density", type=float, default=0.8, help="density the chosen box must reach (default 0.8)")
+    disc.add_argument("--out", help="out dir (default: SWEEP_DIR/discover_<metric>)")
     return parser
 
 
@@ -71,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "run")  # `run.py FILE` means `run.py run FILE`
     try:
         args = build_parser().parse_args(argv)
-        return {"run": cmd_run, "check": cmd_check, "list": cmd_list}[args.command](args)
+        commands = {"run": cmd_run, "check": cmd_check, "list": cmd_list, "sweep": cmd_sweep, "discover": cmd_discover}
+        return commands[args.command](args)
     except (ScenarioError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -153,3 +180,65 @@ def summary_table(s: dict, out_dir: Path) -> str:
     rows.append(("results", str(out_dir)))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def cmd_sweep(args) -> int:
+    from .sweep import is_sweep_file, load_sweep, sweep_from_options
+    from .sweep_run import analyse_sweep, run_sweep
+
+    if args.scheduler and args.dask_local:
+        raise UsageError("sweep: give --scheduler or --dask-local, not both")
+    if is_sweep_file(args.file):
+        if args.vary:
+            raise UsageError("sweep: --vary goes with a scenario file; a sweep file has its own vary:")
+        overrides = {"replicates": args.replicates, "seed": args.seed, "steps": args.steps, "metrics": args.metrics}
+        sweep = load_sweep(args.file, args.max_points, overrides)
+    else:
+        if not args.vary:
+            raise UsageError(f"sweep: {args.file} is a scenario; say what to vary with --vary PATH=LO:HI:NUM")
+        sweep = sweep_from_options(args.file, args.vary, args.design, args.n, args.replicates, args.seed,
+                                   args.steps, args.metrics, args.max_points)
+    out_dir = Path(args.out) if args.out else Path("results") / "sweeps" / sweep.name
+    for note in sweep.notes:
+        print(note, file=sys.stderr)
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+        bar = tqdm(total=len(sweep.points), desc=sweep.name, unit=" points", file=sys.stderr, delay=1.0)
+    try:
+        result = run_sweep(sweep, out_dir, workers=args.workers, scheduler=args.scheduler, dask_local=args.dask_local,
+                           resume=args.resume, batch_size=args.batch_size, progress=bar.update if bar else None,
+                           command=["run.py"] + sys.argv[1:])
+    finally:
+        if bar is not None:
+            bar.close()
+    analyse_sweep(result)
+    if not args.quiet:
+        print(f"{len(result.points)} points ({result.computed} computed now) of {sweep.replicates} worlds -> {out_dir}")
+        print(f"report: {out_dir / 'report.html'}")
+    return 0
+
+
+def cmd_discover(args) -> int:
+    import json
+
+    import pandas as pd
+
+    from .discover import discover, write_discovery
+
+    sweep_dir = Path(args.sweep_dir)
+    try:
+        spec = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
+        points = pd.read_parquet(sweep_dir / "points.parquet")
+    except (FileNotFoundError, NotADirectoryError):
+        raise UsageError(f"discover: {sweep_dir} is not a finished sweep (no sweep.json and points.parquet)") from None
+    if not 0 <= args.min_density <= 1:
+        raise UsageError(f"discover: --min-density must be in [0, 1], got {args.min_density:g}")
+    above = args.above is not None
+    threshold = args.above if above else args.below
+    found = discover(points, list(spec["vary"]), args.metric, threshold, above, args.min_density)
+    out_dir = Path(args.out) if args.out else sweep_dir / f"discover_{args.metric}_{'above' if above else 'below'}_{threshold:g}"
+    write_discovery(found, sweep_dir, out_dir)
+    print(found.sentence)
+    print(f"coverage {found.coverage:.2f}, density {found.density:.2f}, {found.points_in_box} points in the box -> {out_dir}")
+    return 0

@@ -52,7 +52,7 @@ class EnsembleResult:
 class _Batch:
     first: int
     rows: pd.DataFrame
-    aggregates: DailyAggregates
+    aggregates: DailyAggregates | None
     factions: list[str]
     backers: list[str]
 
@@ -153,19 +153,23 @@ def _run_in_pool(jobs: list, workers: int, steps: int, progress) -> list["_Batch
 
 
 def simulate_batch(scenario: Scenario, seed: int, steps: int, first: int, last: int,
-                   paths_dir: str | Path | None = None, progress: Callable[[int], None] | None = None) -> _Batch:
-    """Step worlds first..last-1 for ``steps`` days; return their rows and daily aggregates."""
+                   paths_dir: str | Path | None = None, progress: Callable[[int], None] | None = None,
+                   daily: bool = True) -> _Batch:
+    """Step worlds first..last-1 for ``steps`` days; return their rows and, if ``daily``, the
+    per-day aggregates (sweeps need only the rows)."""
     ids = np.arange(first, last)
     model = TruceModel(scenario, rng=seed, replicates=len(ids), replicate_ids=ids, keep_history=False)
     factions = [f.name for f in model.factions]
     backers = [b.name for b in model.backers]
-    aggregates = DailyAggregates(factions, backers, steps + 1)
+    aggregates = DailyAggregates(factions, backers, steps + 1) if daily else None
     paths = [] if paths_dir is not None else None
-    aggregates.add(0, model.observations())
+    if daily:
+        aggregates.add(0, model.observations())
     _keep(paths, 0, ids, model)
     for day in range(1, steps + 1):
         model.step()
-        aggregates.add(day, model.observations())
+        if daily:
+            aggregates.add(day, model.observations())
         _keep(paths, day, ids, model)
         if progress is not None:
             progress(len(ids))

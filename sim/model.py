@@ -124,6 +124,7 @@ class TruceModel(mesa.Model):
         self.backers: list[Backer] = []
         for name, spec in s.backers.items():
             own = {key: facts.get(f"backers.{name}.{key}") for key in spec if key != "clients"}
+            own["max_support"] = np.maximum(own["max_support"], own["support"])
             clients = [(by_name[c], w) for c, w in spec["clients"].items()]
             self.backers.append(Backer(self, name, clients, own))
         talks = set(s.mediator["talks"]) | {e.day for e in s.events if e.talks}

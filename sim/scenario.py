@@ -70,7 +70,7 @@ FACTION_FIELDS = {
 BACKER_FIELDS = {
     "clients": Field("clients", default=REQUIRED, about="factions it supports: a list of ids, or a map id -> weight", event=False),
     "support": Field("number", 0, 1e6, 0.0, "strength units per day delivered to its clients"),
-    "max_support": Field("number", 0, 1e6, None, "ceiling of support when it escalates (default: its support)"),
+    "max_support": Field("number", 0, 1e6, None, "ceiling of support when it escalates (default: its support; never below support)"),
     "escalation": Field("number", 0, 1, 0.0, "share of the gap to max_support closed per day while its client is losing"),
     "truce_preference": Field("number", -1, 1, 0.0, "+1 wants the truce to hold, -1 wants its client to win by force"),
     "pressure": Field("number", 0, 1, 0.0, "how hard it leans on its clients to act on its preference"),
@@ -574,8 +574,6 @@ class _Validator:
             b["clients"] = self.clients(b["clients"], f"backers.{ident}.clients", factions)
             if b["max_support"] is None:
                 b["max_support"] = b["support"]
-            if isinstance(b["support"], float) and isinstance(b["max_support"], float) and b["max_support"] < b["support"]:
-                self.fail(f"backers.{ident}.max_support", f"must be >= support ({b['support']:g}), got {b['max_support']:g}")
             out[ident] = b
         return out
 

@@ -170,8 +170,6 @@ def _cases():
     # the support of a distribution must lie in the field's range: 1.5 > 1
     add("distribution_outside_range", t, "cohesion:", "factions.gna.cohesion.uniform.1", "must be in [0, 1]")
 
-    t = edit(BLOCK, "max_support: 0.02", "max_support: 0.005")
-    add("max_support_below_support", t, "max_support", "backers.turkey.max_support", "must be >= support", "0.01")
 
     t = BASE + "events:\n  - {day: 3, set: {factions.gna.cohesin: 0.3}}\n"
     add("event_target_unknown_field", t, "cohesin", "events.0.set.factions.gna.cohesin",

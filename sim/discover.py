@@ -1,0 +1,123 @@
+"""Scenario discovery: the boxes of parameter space where a condition on a metric holds.
+
+PRIM (Friedman & Fisher 1999, via the ``PRIM`` package of Project Platypus) peels the sweep's
+points down to a box whose points mostly meet the condition. Along the peeling trajectory,
+coverage is the share of all points meeting the condition that lie in the box, and density the
+share of the box's points that meet it. The chosen box is the one of highest coverage whose
+density reaches ``min_density`` (or the densest, if none does).
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .scenario import ScenarioError
+
+
+@dataclass
+class Discovery:
+    metric: str
+    condition: str
+    threshold: float
+    trajectory: pd.DataFrame
+    chosen: int
+    limits: dict[str, tuple[float, float]]
+    coverage: float
+    density: float
+    points_in_box: int
+    sentence: str
+
+
+def discover(points: pd.DataFrame, paths: list[str], metric: str, threshold: float, above: bool = True,
+             min_density: float = 0.8) -> Discovery:
+    """Find the box where ``metric`` is above (or below) ``threshold``."""
+    import prim
+
+    if metric not in points:
+        raise ScenarioError(f"--metric {metric}: not a column of the sweep's points; they have "
+                            + ", ".join(c for c in points if not c.endswith(("_lo", "_hi"))))
+    data = points.dropna(subset=[metric])
+    x = data[paths].astype(float).reset_index(drop=True)
+    y = data[metric].to_numpy(float)
+    hits = y > threshold if above else y < threshold
+    if hits.sum() == 0:
+        raise ScenarioError(f"no point has {metric} {'above' if above else 'below'} {threshold:g}: nothing to discover")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        box = prim.Prim(x, hits.astype(float), threshold=0.5, threshold_type=">").find_box()
+    trajectory = box.peeling_trajectory.rename(columns={"res dim": "restricted_dimensions"}).reset_index(drop=True)
+    dense = trajectory.index[trajectory["density"] >= min_density]
+    chosen = int(trajectory.loc[dense, "coverage"].idxmax()) if len(dense) else int(trajectory["density"].idxmax())
+    box.select(chosen)
+    limits = {str(name): (float(row["min"]), float(row["max"])) for name, row in box.limits.iterrows()}
+    inside = np.ones(len(x), dtype=bool)
+    for name, (lo, hi) in limits.items():
+        inside &= (x[name] >= lo) & (x[name] <= hi)
+    coverage = float(hits[inside].sum() / hits.sum())
+    density = float(hits[inside].mean()) if inside.any() else 0.0
+    condition = f"{metric} {'>' if above else '<'} {threshold:g}"
+    sentence = _sentence(metric, threshold, above, density, limits, x)
+    return Discovery(metric, condition, threshold, trajectory, chosen, limits, coverage, density,
+                     int(inside.sum()), sentence)
+
+
+def _sentence(metric, threshold, above, density, limits, x) -> str:
+    from .sweep_plots import label
+
+    what = f"{label(metric)} {'exceeds' if above else 'stays below'} {_fmt(metric, threshold)}"
+    conditions = []
+    for name, (lo, hi) in limits.items():
+        low_cut, high_cut = lo > x[name].min(), hi < x[name].max()
+        if low_cut and high_cut:
+            conditions.append(f"{lo:.3g} <= {name} <= {hi:.3g}")
+        elif low_cut:
+            conditions.append(f"{name} >= {lo:.3g}")
+        elif high_cut:
+            conditions.append(f"{name} <= {hi:.3g}")
+    where = " and ".join(conditions) if conditions else "anywhere in the sweep (no restriction)"
+    return f"{what} in {100 * density:.0f}% of the points where {where}."
+
+
+def _fmt(metric: str, value: float) -> str:
+    return f"{100 * value:g}%" if metric.startswith(("survival_at_", "collapse_share", "cause_share", "breaker_share")) else f"{value:g}"
+
+
+def write_discovery(found: Discovery, sweep_dir: Path, out_dir: Path) -> Path:
+    """Trajectory table, chosen box, a plot and a one-line report, under ``out_dir``."""
+    from .plots import PALETTE, plt, save
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    found.trajectory.to_csv(out_dir / "peeling_trajectory.csv", index_label="box")
+    body = {"metric": found.metric, "condition": found.condition, "chosen_box": found.chosen,
+            "coverage": found.coverage, "density": found.density, "points_in_box": found.points_in_box,
+            "limits": {k: {"min": lo, "max": hi} for k, (lo, hi) in found.limits.items()},
+            "sentence": found.sentence, "sweep": str(sweep_dir)}
+    (out_dir / "discovery.json").write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    t = found.trajectory
+    sc = ax.scatter(t["coverage"], t["density"], c=t["restricted_dimensions"], cmap="viridis", s=18)
+    ax.plot(float(t["coverage"].iloc[found.chosen]), float(t["density"].iloc[found.chosen]), "o", ms=12, mfc="none",
+            mec=PALETTE[1], mew=2, label=f"chosen box {found.chosen}")
+    fig.colorbar(sc, ax=ax, label="restricted dimensions")
+    ax.set(xlabel="coverage (share of matching points inside the box)",
+           ylabel="density (share of the box's points that match)", xlim=(0, 1.02), ylim=(0, 1.02),
+           title=f"PRIM peeling trajectory: {found.condition}")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    save(fig, out_dir, "peeling_trajectory")
+    from .report import figure, page, table
+
+    limits = pd.DataFrame([{"parameter": k, "min": lo, "max": hi} for k, (lo, hi) in found.limits.items()])
+    html = page(f"Scenario discovery: {found.condition}", [
+        ("Finding", f"<p><b>{found.sentence}</b></p><p>Coverage {found.coverage:.2f}, density {found.density:.2f}, "
+                    f"{found.points_in_box} points in the box.</p>"),
+        ("Box limits", table(limits) if len(limits) else "<p>No restriction.</p>"),
+        ("Peeling trajectory", figure("peeling_trajectory", "coverage against density along the peeling trajectory")
+         + "<p><a href='peeling_trajectory.csv'>peeling_trajectory.csv</a></p>")])
+    (out_dir / "report.html").write_text(html, encoding="utf-8")
+    return out_dir
