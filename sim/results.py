@@ -14,7 +14,6 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from . import plots
 from .ensemble import EnsembleResult
 
 
@@ -46,6 +45,8 @@ def write_run(result: EnsembleResult, out_dir: str | Path, command: list[str] | 
 
 
 def _write_files(result: EnsembleResult, d: Path, command, started, finished) -> None:
+    from . import plots  # matplotlib is slow to import; sweeps use versions() without it
+
     s = result.summary
     (d / "summary.json").write_text(json.dumps(s, indent=2) + "\n", encoding="utf-8")
     result.replicates.to_csv(d / "replicates.csv", index=False)

@@ -34,10 +34,12 @@ class SweepResult:
     computed: int  # points computed by this call (the rest were found on disk)
 
 
-def run_point_batch(scenario, seed: int, steps: int, first: int, last: int) -> pd.DataFrame:
-    """One task: worlds first..last-1 of one point; their outcome rows."""
-    batch = simulate_batch(scenario, seed, steps, first, last, daily=False)
-    return batch.rows[WORLD_COLUMNS]
+def run_point_batch(scenario, seed: int, steps: int, first: int, last: int,
+                    metrics: list[str] | None = None) -> tuple[pd.DataFrame, dict | None]:
+    """One task: worlds first..last-1 of one point; their outcome rows, and the point's metrics
+    when the task holds all its worlds (so the workers, not the collecting process, fit them)."""
+    rows = simulate_batch(scenario, seed, steps, first, last, daily=False).rows[WORLD_COLUMNS]
+    return rows, (point_metrics(rows, metrics) if metrics is not None else None)
 
 
 def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, scheduler: str | None = None,
@@ -59,16 +61,19 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, scheduler:
     def tasks():
         for i in todo:
             scenario = sweep.point_scenario(i)
+            whole = sweep.metrics if len(batches[i]) == 1 else None
             for first, last in batches[i]:
-                yield (i, first), (scenario, sweep.seed, sweep.steps, first, last)
+                yield (i, first), (scenario, sweep.seed, sweep.steps, first, last, whole)
 
     executor = make_executor(workers, scheduler, dask_local)
     partial: dict[int, dict[int, pd.DataFrame]] = {}
     try:
-        for (i, first), rows in executor.run(run_point_batch, tasks()):
+        for (i, first), (rows, metrics) in executor.run(run_point_batch, tasks()):
             partial.setdefault(i, {})[first] = rows  # a rerun task replaces, never adds, its rows
             if len(partial[i]) == len(batches[i]):
-                _save_point(sweep, state, i, pd.concat([partial.pop(i)[f] for f, _ in batches[i]], ignore_index=True))
+                parts = partial.pop(i)
+                rows = pd.concat([parts[f] for f, _ in batches[i]], ignore_index=True)
+                _save_point(sweep, state, i, rows, metrics)
                 if progress is not None:
                     progress(1)
     finally:
@@ -107,11 +112,12 @@ def _write_sweep_json(sweep: Sweep, out_dir: Path, manifest: dict) -> None:
     _write_atomic(out_dir / "sweep.json", lambda p: Path(p).write_text(json.dumps(body, indent=2, default=str) + "\n"))
 
 
-def _save_point(sweep: Sweep, state: Path, i: int, rows: pd.DataFrame) -> None:
+def _save_point(sweep: Sweep, state: Path, i: int, rows: pd.DataFrame, metrics: dict | None = None) -> None:
     rows = rows.sort_values("replicate", ignore_index=True)
+    metrics = metrics if metrics is not None else point_metrics(rows, sweep.metrics)
     _write_atomic(state / f"worlds-{i:06d}.parquet", lambda p: rows.to_parquet(p, index=False))
     values = {p: float(sweep.points.at[i, p]) for p in sweep.paths}
-    record = {"point": i, **values, **point_metrics(rows, sweep.metrics), "replicates": sweep.replicates,
+    record = {"point": i, **values, **metrics, "replicates": sweep.replicates,
               "seed": sweep.seed}
     # the metrics file is written last: its presence marks the point done
     _write_atomic(state / f"point-{i:06d}.json", lambda p: Path(p).write_text(json.dumps(record)))
