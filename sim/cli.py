@@ -16,7 +16,7 @@ from pathlib import Path
 from .scenario import ScenarioError, builtin_scenarios, load_scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-COMMANDS = ("run", "check", "list", "sweep", "discover")
+COMMANDS = ("run", "check", "list", "sweep", "discover", "compare", "view", "explore")
 
 
 class UsageError(Exception):
@@ -88,6 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
     side.add_argument("--below", type=float, help="the condition: metric below this value")
     disc.add_argument("--min-density", type=float, default=0.8, help="density the chosen box must reach (default 0.8)")
     disc.add_argument("--out", help="out dir (default: SWEEP_DIR/discover_<metric>)")
+    comp = sub.add_parser("compare", help="survival curves of several runs on one chart, with log-rank tests")
+    comp.add_argument("run_dirs", nargs="+", help="out dirs of earlier runs")
+    comp.add_argument("--out", help="out dir (default: results/compare_<first>_vs_<second>...)")
+    view = sub.add_parser("view", help="serve an out dir's report.html on 127.0.0.1")
+    view.add_argument("dir")
+    view.add_argument("--port", type=_bounded_int(0, 65535), default=8000, help="port (0: any free port)")
+    view.add_argument("--no-browser", action="store_true", help="do not try to open a browser")
+    explore = sub.add_parser("explore", help="the interactive what-if explorer (Solara)")
+    explore.add_argument("scenario")
+    explore.add_argument("--port", type=_bounded_int(1, 65535), default=8765)
     return parser
 
 
@@ -97,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "run")  # `run.py FILE` means `run.py run FILE`
     try:
         args = build_parser().parse_args(argv)
-        commands = {"run": cmd_run, "check": cmd_check, "list": cmd_list, "sweep": cmd_sweep, "discover": cmd_discover}
+        commands = {"run": cmd_run, "check": cmd_check, "list": cmd_list, "sweep": cmd_sweep, "discover": cmd_discover,
+                    "compare": cmd_compare, "view": cmd_view, "explore": cmd_explore}
         return commands[args.command](args)
     except (ScenarioError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -242,3 +253,58 @@ def cmd_discover(args) -> int:
     print(found.sentence)
     print(f"coverage {found.coverage:.2f}, density {found.density:.2f}, {found.points_in_box} points in the box -> {out_dir}")
     return 0
+
+
+def cmd_compare(args) -> int:
+    from .compare import compare_runs
+
+    dirs = [Path(d) for d in args.run_dirs]
+    out_dir = Path(args.out) if args.out else Path("results") / ("compare_" + "_vs_".join(d.name for d in dirs))[:120]
+    compare_runs(dirs, out_dir)
+    print(f"compared {len(dirs)} runs -> {out_dir / 'report.html'}")
+    return 0
+
+
+def cmd_view(args) -> int:
+    import functools
+    import http.server
+    import webbrowser
+
+    directory = Path(args.dir)
+    if not (directory / "report.html").is_file():
+        raise UsageError(f"view: {directory} has no report.html (is it an out dir of run, sweep or compare?)")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    handler.log_message = lambda *a: None
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
+    except OSError as exc:
+        raise UsageError(f"view: cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); try --port 0") from None
+    url = f"http://127.0.0.1:{server.server_address[1]}/report.html"
+    print(f"serving {directory} at {url}  (Ctrl-C to stop)", flush=True)
+    if not args.no_browser:
+        try:
+            webbrowser.open(url)
+        except webbrowser.Error:
+            pass
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def cmd_explore(args) -> int:
+    import subprocess
+
+    load_scenario(args.scenario)  # a broken file fails here, in one line, not inside the server
+    app = Path(__file__).with_name("app.py")
+    env = {**os.environ, "TRUCE_SIM_SCENARIO": str(Path(args.scenario).resolve())}
+    print(f"explorer for {args.scenario} at http://127.0.0.1:{args.port}/  (Ctrl-C to stop)", flush=True)
+    command = [sys.executable, "-m", "solara", "run", str(app), "--host", "127.0.0.1", "--port", str(args.port),
+               "--no-open"]
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0

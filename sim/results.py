@@ -51,9 +51,9 @@ def _write_files(result: EnsembleResult, d: Path, command, started, finished) ->
     (d / "summary.json").write_text(json.dumps(s, indent=2) + "\n", encoding="utf-8")
     result.replicates.to_csv(d / "replicates.csv", index=False)
     result.timeseries.to_csv(d / "timeseries.csv", index=False, float_format="%.6g")
-    (d / "scenario.yaml").write_text(
-        f"# Resolved scenario: the file, its overrides and every behavioural default.\n"
-        f"# Run with seed {result.seed} for {result.steps} days.\n" + result.scenario.to_yaml(), encoding="utf-8")
+    resolved = (f"# Resolved scenario: the file, its overrides and every behavioural default.\n"
+                f"# Run with seed {result.seed} for {result.steps} days.\n" + result.scenario.to_yaml())
+    (d / "scenario.yaml").write_text(resolved, encoding="utf-8")
     title = f"{result.scenario.name}: {s['replicates']} worlds, seed {result.seed}"
     plots.save(plots.survival_figure(result.replicates, f"Truce survival - {title}", result.steps), d, "survival")
     plots.save(plots.dynamics_figure(result.timeseries, result.factions, result.backers,
@@ -71,6 +71,9 @@ def _write_files(result: EnsembleResult, d: Path, command, started, finished) ->
         "platform": platform.platform(),
     }
     (d / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    from .report import run_report
+
+    run_report(d, s, resolved, result.scenario)
     if result.paths_dir is not None and Path(result.paths_dir).exists():
         shutil.move(str(result.paths_dir), d / "paths")
 
