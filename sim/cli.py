@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("file", help="sweep file (YAML with base:), or a scenario file with --vary")
     sweep.add_argument("--vary", action="append", default=[], metavar="PATH=LO:HI:NUM|A,B,C",
                        help="with a scenario file: a field to vary, e.g. backers.turkey.support=0:0.05:11")
-    sweep.add_argument("--design", choices=("grid", "lhs", "sobol", "morris"), default="grid")
+    sweep.add_argument("--design", choices=("grid", "lhs", "sobol", "morris"), help="with --vary (default grid)")
     sweep.add_argument("--n", type=_bounded_int(1, 10_000_000), help="points (lhs), base samples (sobol), trajectories (morris)")
     sweep.add_argument("--metric", dest="metrics", action="append", help="a metric to record (repeatable)")
     sweep.add_argument("--replicates", "-n", type=_bounded_int(1, 1_000_000), help="worlds per point")
@@ -200,14 +200,14 @@ def cmd_sweep(args) -> int:
     if args.scheduler and args.dask_local:
         raise UsageError("sweep: give --scheduler or --dask-local, not both")
     if is_sweep_file(args.file):
-        if args.vary:
-            raise UsageError("sweep: --vary goes with a scenario file; a sweep file has its own vary:")
+        if args.vary or args.design or args.n:
+            raise UsageError("sweep: --vary, --design and --n go with a scenario file; a sweep file sets its own")
         overrides = {"replicates": args.replicates, "seed": args.seed, "steps": args.steps, "metrics": args.metrics}
         sweep = load_sweep(args.file, args.max_points, overrides)
     else:
         if not args.vary:
             raise UsageError(f"sweep: {args.file} is a scenario; say what to vary with --vary PATH=LO:HI:NUM")
-        sweep = sweep_from_options(args.file, args.vary, args.design, args.n, args.replicates, args.seed,
+        sweep = sweep_from_options(args.file, args.vary, args.design or "grid", args.n, args.replicates, args.seed,
                                    args.steps, args.metrics, args.max_points)
     out_dir = Path(args.out) if args.out else Path("results") / "sweeps" / sweep.name
     for note in sweep.notes:

@@ -51,8 +51,10 @@ def discover(points: pd.DataFrame, paths: list[str], metric: str, threshold: flo
         warnings.simplefilter("ignore")
         box = prim.Prim(x, hits.astype(float), threshold=0.5, threshold_type=">").find_box()
     trajectory = box.peeling_trajectory.rename(columns={"res dim": "restricted_dimensions"}).reset_index(drop=True)
-    dense = trajectory.index[trajectory["density"] >= min_density]
-    chosen = int(trajectory.loc[dense, "coverage"].idxmax()) if len(dense) else int(trajectory["density"].idxmax())
+    dense = trajectory[trajectory["density"] >= min_density]
+    # highest coverage; among boxes of equal coverage the densest (the later, tighter peel)
+    ranked = (dense if len(dense) else trajectory).sort_values(["coverage", "density"], ascending=False, kind="stable")
+    chosen = int(ranked.index[0])
     box.select(chosen)
     limits = {str(name): (float(row["min"]), float(row["max"])) for name, row in box.limits.iterrows()}
     inside = np.ones(len(x), dtype=bool)

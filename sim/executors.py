@@ -70,7 +70,7 @@ class DaskCluster:
             self.cluster = LocalCluster(n_workers=local_workers or 1, threads_per_worker=1, processes=True,
                                         host="127.0.0.1", dashboard_address=None)
             address = self.cluster.scheduler_address
-        self.client = Client(address, timeout="20s")
+        self.client = Client(address, timeout="10s")
         self.name = f"dask cluster at {address}"
         self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
 

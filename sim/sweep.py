@@ -66,7 +66,10 @@ class Sweep:
                 "points": len(self.points), "base_scenario": self.base.to_yaml_dict()}
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(self.spec(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+        """A hash of what the sweep computes. The base file's path is left out (its content is
+        in): the same sweep named by another path, or run from another folder, is the same."""
+        spec = {k: v for k, v in self.spec().items() if k != "base"}
+        return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def point_scenario(self, index: int) -> Scenario:
         row = self.points.iloc[index]
@@ -94,7 +97,8 @@ def is_sweep_file(path: str | Path) -> bool:
         raw, _ = parse_yaml(Path(path).read_text(encoding="utf-8"), str(path))
     except (OSError, UnicodeDecodeError, ScenarioError):
         return False
-    return isinstance(raw, dict) and "base" in raw
+    # a scenario never has these keys; a misspelt base: is then reported by the sweep's checks
+    return isinstance(raw, dict) and bool({"base", "vary", "design"} & set(raw))
 
 
 def load_sweep(path: str | Path, max_points: int = MAX_POINTS, overrides: dict | None = None) -> Sweep:
@@ -134,6 +138,8 @@ def sweep_from_options(scenario_path: str, vary: list[str], design: str = "grid"
         if "=" not in item:
             raise ScenarioError(f"--vary {item}: expected PATH=LO:HI:NUM or PATH=A,B,C")
         key, spec = (s.strip() for s in item.split("=", 1))
+        if key in raw["vary"]:
+            raise ScenarioError(f"--vary {item}: {key} is varied twice")
         raw["vary"][key] = _parse_vary_option(item, spec)
     for key, value in (("n", n), ("replicates", replicates), ("seed", seed), ("steps", steps), ("metrics", metrics)):
         if value is not None:
@@ -176,6 +182,9 @@ def build_sweep(raw: dict, base: Scenario, base_path: str, check: _Validator, ma
     if not isinstance(metrics, list) or not metrics:
         check.fail("metrics", "must be a non-empty list of metric names")
     for i, m in enumerate(metrics):
+        if isinstance(m, str) and m.startswith("survival_at_") and m.rsplit("_", 1)[1].isdigit() \
+                and int(m.rsplit("_", 1)[1]) > steps and m in metric_names(base, 3650):
+            check.fail(f"metrics.{i}", f"{m} lies past the sweep's {steps} days; drop it or run more --steps")
         if m not in allowed:
             check.fail(f"metrics.{i}", f"unknown metric {m!r}{_did_you_mean(m, allowed)}; known: {', '.join(allowed)}")
     sweep = Sweep(name, base, str(base_path), replicates, seed, steps, design, n, vary, list(metrics),

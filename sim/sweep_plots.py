@@ -129,8 +129,8 @@ def sensitivity_figure(indices: pd.DataFrame, design: str, metric: str, out_dir:
 def forest_figure(ratios: pd.DataFrame, out_dir: Path, title: str) -> str:
     fig, ax = plt.subplots(figsize=(7, 0.5 * len(ratios) + 1.8))
     y = np.arange(len(ratios))
-    lo = ratios["hr_per_sd"] - ratios["hr_per_sd_lo"]
-    hi = ratios["hr_per_sd_hi"] - ratios["hr_per_sd"]
+    lo = (ratios["hr_per_sd"] - ratios["hr_per_sd_lo"]).to_numpy()
+    hi = (ratios["hr_per_sd_hi"] - ratios["hr_per_sd"]).to_numpy()
     ax.errorbar(ratios["hr_per_sd"], y, xerr=[lo, hi], fmt="o", color=PALETTE[0], capsize=3)
     ax.axvline(1, color="0.4", ls="--", lw=1)
     ax.set_xscale("log")

@@ -48,6 +48,8 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, scheduler:
     """Run every point of ``sweep`` not yet on disk in ``out_dir``; write points.csv/.parquet."""
     out_dir = Path(out_dir)
     state = out_dir / "points"
+    _check_out_dir(sweep, out_dir, resume)
+    executor = _connect(workers, scheduler, dask_local)  # an unreachable cluster fails before anything is written
     _prepare(sweep, out_dir, resume)
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     done = {int(p.stem.split("-")[1]) for p in state.glob("point-*.json")}
@@ -65,7 +67,6 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, scheduler:
             for first, last in batches[i]:
                 yield (i, first), (scenario, sweep.seed, sweep.steps, first, last, whole)
 
-    executor = make_executor(workers, scheduler, dask_local)
     partial: dict[int, dict[int, pd.DataFrame]] = {}
     try:
         for (i, first), (rows, metrics) in executor.run(run_point_batch, tasks()):
@@ -88,20 +89,35 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, *, workers: int = 1, scheduler:
     return SweepResult(sweep, out_dir, points, len(todo))
 
 
-def _prepare(sweep: Sweep, out_dir: Path, resume: bool) -> None:
+def _check_out_dir(sweep: Sweep, out_dir: Path, resume: bool) -> None:
     spec = out_dir / "sweep.json"
     if out_dir.exists() and not out_dir.is_dir():
         raise ScenarioError(f"--out {out_dir}: exists and is not a directory")
     if out_dir.exists() and any(out_dir.iterdir()) and not spec.exists():
         raise ScenarioError(f"--out {out_dir}: exists and does not hold a sweep; choose another out dir")
-    if spec.exists():
+    if resume and spec.exists():
         previous = json.loads(spec.read_text(encoding="utf-8"))
-        if resume and previous.get("fingerprint") != sweep.fingerprint():
+        if previous.get("fingerprint") != sweep.fingerprint():
             raise ScenarioError(f"--resume: {out_dir} holds a different sweep ({previous.get('name')}); "
                                 "rerun without --resume to start afresh")
-        if not resume:
-            shutil.rmtree(out_dir)
+
+
+def _connect(workers: int, scheduler: str | None, dask_local: int | None):
+    try:
+        return make_executor(workers, scheduler, dask_local)
+    except (OSError, TimeoutError) as exc:
+        where = f"--scheduler {scheduler}" if scheduler else "--dask-local"
+        raise ScenarioError(f"{where}: cannot reach the Dask cluster ({exc.__class__.__name__}: "
+                            f"{str(exc).splitlines()[0] if str(exc) else 'no answer'})") from None
+
+
+def _prepare(sweep: Sweep, out_dir: Path, resume: bool) -> None:
+    """Start afresh, or keep the finished points of an interrupted run of the same sweep."""
+    if (out_dir / "sweep.json").exists() and not resume:
+        shutil.rmtree(out_dir)
     (out_dir / "points").mkdir(parents=True, exist_ok=True)
+    for leftover in (out_dir / "points").glob(".*.tmp"):  # half-written by a killed run
+        leftover.unlink()
     _write_sweep_json(sweep, out_dir, {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
 
 
