@@ -1,0 +1,39 @@
+"""The explorer's levers map sliders to scenarios (no browser needed)."""
+import numpy as np
+
+import sim
+from sim.levers import WITHDRAW, lever_scenario, levers_of
+from sim.model import TruceModel
+
+from .conftest import SCENARIOS
+
+
+def test_levers_of_the_founding_case():
+    scenario = sim.load_scenario(SCENARIOS / "libya_2020_january.yaml")
+    keys = [lever.key for lever in levers_of(scenario)]
+    assert keys[:2] == ["factions.gna.strength", "factions.lna.strength"]
+    for backer in ("turkey", "russia", "uae", "egypt"):
+        assert f"backers.{backer}.support" in keys and f"backers.{backer}.pressure" in keys
+    assert "mediator.monitoring" in keys and keys[-1] == WITHDRAW
+    for lever in levers_of(scenario):
+        assert lever.lo <= lever.value <= lever.hi  # every slider starts inside its range
+
+
+def test_lever_values_make_the_scenario():
+    base = sim.load_scenario(SCENARIOS / "stalemate_joint_pressure.yaml")
+    scenario = lever_scenario(base, {"mediator.monitoring": 0.7, "backers.patron_north.pressure": 0.1, WITHDRAW: 20})
+    assert scenario.mediator["monitoring"] == 0.7
+    assert scenario.backers["patron_north"]["pressure"] == 0.1
+    assert base.mediator["monitoring"] == 0.2  # the base is untouched
+    model = TruceModel(scenario, replicates=3)
+    for day in range(1, 21):
+        model.step()
+        pressure = [b.pressure for b in model.backers]
+        if day < 20:
+            assert all(np.all(p > 0) for p in pressure)
+    assert all(np.all(p == 0) for p in pressure)  # withdrawn on day 20
+
+
+def test_no_withdrawal_day_means_no_event():
+    base = sim.load_scenario(SCENARIOS / "stalemate_joint_pressure.yaml")
+    assert len(lever_scenario(base, {WITHDRAW: 0}).events) == len(base.events)
