@@ -45,6 +45,7 @@ class Faction(Agent):
         self.choice = np.zeros(shape, dtype=np.int8)
         self.offensive_value = np.zeros(shape)
         self.violations = np.zeros(shape, dtype=np.int64)
+        self.first_offensive_day = np.zeros(shape, dtype=np.int64)  # 0: none yet
         self.backers: list[Backer] = []
 
     @property

@@ -16,7 +16,7 @@ from pathlib import Path
 from .scenario import ScenarioError, builtin_scenarios, load_scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-COMMANDS = ("run", "check", "list", "sweep", "discover", "compare", "view", "explore")
+COMMANDS = ("run", "check", "list", "sweep", "discover", "compare", "view", "explore", "validate", "calibrate")
 
 
 class UsageError(Exception):
@@ -98,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     explore = sub.add_parser("explore", help="the interactive what-if explorer (Solara)")
     explore.add_argument("scenario")
     explore.add_argument("--port", type=_bounded_int(1, 65535), default=8765)
+    val = sub.add_parser("validate", help="measure the stylized facts; write a validation report")
+    val.add_argument("--out", default="results/validation", help="out dir (default results/validation)")
+    val.add_argument("--worlds", type=_bounded_int(100, 1_000_000), default=4000, help="worlds per ensemble")
+    val.add_argument("--no-sensitivity", action="store_true", help="skip the +-20%% sensitivity to each constant")
+    cal = sub.add_parser("calibrate", help="fit behavioural constants to the historical cases")
+    cal.add_argument("--budget", type=_bounded_int(1, 10_000), default=80, help="loss evaluations (default 80)")
+    cal.add_argument("--scale", type=float, default=1.0, help="scale the worlds per case (default 1)")
+    cal.add_argument("--out", default="results/calibration", help="out dir (default results/calibration)")
+    cal.add_argument("--write-defaults", action="store_true", help="also write the fitted values into sim/defaults.yaml")
     return parser
 
 
@@ -108,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         commands = {"run": cmd_run, "check": cmd_check, "list": cmd_list, "sweep": cmd_sweep, "discover": cmd_discover,
-                    "compare": cmd_compare, "view": cmd_view, "explore": cmd_explore}
+                    "compare": cmd_compare, "view": cmd_view, "explore": cmd_explore, "validate": cmd_validate,
+                    "calibrate": cmd_calibrate}
         return commands[args.command](args)
     except (ScenarioError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -308,3 +318,35 @@ def cmd_explore(args) -> int:
         return subprocess.call(command, env=env)
     except KeyboardInterrupt:
         return 0
+
+
+def cmd_validate(args) -> int:
+    from .validation import FACTS, constants_sensitivity, write_validation
+
+    results = []
+    for fact in FACTS:
+        result = fact(args.worlds)
+        results.append(result)
+        print(f"{result.number}. {result.name:34s} {'pass' if result.passed else 'FAIL'}   {result.measured}", flush=True)
+    sensitivity = None if args.no_sensitivity else constants_sensitivity()
+    write_validation(results, Path(args.out), sensitivity)
+    print(f"{sum(r.passed for r in results)} of {len(results)} stylized facts hold -> {Path(args.out) / 'report.html'}")
+    return 0 if all(r.passed for r in results) else 1
+
+
+def cmd_calibrate(args) -> int:
+    from .calibrate import DEFAULTS_PATH, calibrate, defaults_text, write_calibration
+
+    if not 0.05 <= args.scale <= 100:
+        raise UsageError(f"calibrate: --scale must be in [0.05, 100], got {args.scale:g}")
+    result = calibrate(args.budget, args.scale,
+                       progress=lambda n, loss: print(f"evaluation {n:4d}: loss {loss:.4g}", file=sys.stderr, flush=True))
+    write_calibration(result, Path(args.out))
+    print(f"loss {result['loss']:.4g} after {result['evaluations']} evaluations: "
+          + ", ".join(f"{k}={v:g}" for k, v in result["fitted"].items()))
+    if args.write_defaults:
+        DEFAULTS_PATH.write_text(defaults_text(result["fitted"], result["loss"], result["loss_per_case"], result["date"]),
+                                 encoding="utf-8")
+        print(f"wrote the fitted constants into {DEFAULTS_PATH}")
+    print(f"report: {Path(args.out) / 'report.html'}")
+    return 0

@@ -129,12 +129,11 @@ class TruceModel(mesa.Model):
             self.backers.append(Backer(self, name, clients, own))
         talks = set(s.mediator["talks"]) | {e.day for e in s.events if e.talks}
         self.mediator = Mediator(self, facts.get("mediator.monitoring", np.zeros(n)), talks)
-        # Own supply replaces wear at the starting strength, less what backers already bring,
-        # so the balance moves only when support changes.
+        # Own supply replaces wear at the starting strength: a faction without backers keeps its
+        # strength, and every unit of backer support adds to it (toward s0 + support / turnover).
         turnover = self.behaviour["strength_turnover"]
         for f in self.factions:
-            initial = sum(b.support * w for b in f.backers for c, w in zip(b.clients, b.weights) if c is f)
-            f.own_supply = np.maximum(turnover * f.strength - initial, 0.0)
+            f.own_supply = turnover * f.strength
 
     def _prepare_events(self) -> None:
         self.events: dict[int, list[tuple[str, object, str, np.ndarray, tuple]]] = {}
@@ -196,6 +195,8 @@ class TruceModel(mesa.Model):
         monitoring = self.mediator.monitoring
         trust = rules.trust(self.truce_age, b["consolidation_days"]) * self.in_truce
         fighting = np.any([f.choice == rules.OFFENSIVE for f in factions], axis=0)
+        for f in factions:
+            f.first_offensive_day[(f.choice == rules.OFFENSIVE) & (f.first_offensive_day == 0)] = day
         for f in factions:
             rate = rules.violation_rate(f.cohesion, f.choice == rules.VIOLATE, f.rival_memory, f.grievance,
                                         monitoring, f.signed, trust, b)
@@ -304,6 +305,8 @@ class TruceModel(mesa.Model):
             "truces_formed": self.truces_formed,
             "in_truce_at_end": self.in_truce,
         }
+        for f in self.factions:
+            row[f"first_offensive_{f.name}"] = f.first_offensive_day
         for f in self.factions:
             row[f"power_{f.name}"] = f.power
             row[f"control_{f.name}"] = f.control
