@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="worlds stepped together (default: an even share per worker, at most 10,000)")
     run.add_argument("--keep-paths", action="store_true",
                      help="also write every world's daily path (paths/*.parquet; large)")
+    run.add_argument("--max-world-days", type=_bounded_int(1, 10**15), default=5_000_000_000,
+                     help="refuse runs larger than this many worlds x days (default 5e9)")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary table")
     check = sub.add_parser("check", help="validate a scenario and print it resolved")
     check.add_argument("scenario")
@@ -124,11 +126,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: nothing was written", file=sys.stderr)
+        if argv and argv[0] == "sweep":
+            print("interrupted: the points finished so far are saved; rerun with --resume to finish", file=sys.stderr)
+        else:
+            print("interrupted: nothing was written", file=sys.stderr)
         return 130
     except OSError as exc:
-        where = f": {exc.filename}" if exc.filename else ""
-        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: cannot write the results: {exc.strerror or exc}{where}; free space or choose another --out",
+              file=sys.stderr)
         return 1
 
 
@@ -146,7 +152,8 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .ensemble import run_ensemble
+    from .ensemble import MAX_BATCH, run_ensemble
+    from .resources import check_run_fits
     from .results import write_run
 
     scenario = load_scenario(args.scenario, args.overrides)
@@ -155,6 +162,9 @@ def cmd_run(args) -> int:
         raise UsageError(f"--out {out_dir}: exists and is not a directory")
     replicates = args.replicates or scenario.replicates
     steps = args.steps or scenario.horizon_days
+    batch_size = args.batch_size or min(MAX_BATCH, -(-replicates // args.workers))
+    check_run_fits(scenario, replicates, steps, args.workers, batch_size, args.keep_paths,
+                   max_world_days=args.max_world_days)
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     paths_dir = None
     if args.keep_paths:  # staged beside the out dir, moved in with everything else at the end
