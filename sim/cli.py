@@ -316,18 +316,14 @@ def cmd_view(args) -> int:
 
 
 def cmd_explore(args) -> int:
-    import subprocess
-
     load_scenario(args.scenario)  # a broken file fails here, in one line, not inside the server
     app = Path(__file__).with_name("app.py")
     env = {**os.environ, "TRUCE_SIM_SCENARIO": str(Path(args.scenario).resolve())}
     print(f"explorer for {args.scenario} at http://127.0.0.1:{args.port}/  (Ctrl-C to stop)", flush=True)
     command = [sys.executable, "-m", "solara", "run", str(app), "--host", "127.0.0.1", "--port", str(args.port),
                "--no-open"]
-    try:
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        return 0
+    sys.stdout.flush()
+    os.execve(sys.executable, command, env)  # become the server: stopping this process stops it
 
 
 def cmd_validate(args) -> int:

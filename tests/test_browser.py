@@ -104,6 +104,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 def _wait_for(url: str, seconds: float) -> None:
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -136,7 +141,7 @@ def test_view_serves_the_report(tmp_path):
 def test_explorer_reruns_the_what_if_ensemble_when_a_lever_moves(browser):
     port = _free_port()
     server = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "explore", "scenarios/stalemate_joint_pressure.yaml",
-                               "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_for(f"http://127.0.0.1:{port}/", 90)
         page = browser.new_page(viewport={"width": 1400, "height": 1400})
@@ -170,3 +175,5 @@ def test_explorer_reruns_the_what_if_ensemble_when_a_lever_moves(browser):
             server.wait(15)
         except subprocess.TimeoutExpired:
             server.kill()
+        time.sleep(0.5)
+        assert not _listening(port), "the explorer kept running after its command was stopped"
