@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .scenario import ScenarioError, builtin_scenarios, load_scenario
+from .scenario import ScenarioError, builtin_scenarios, load_scenario, one_line
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 COMMANDS = ("run", "check", "list", "sweep", "discover", "compare", "view", "explore", "validate", "calibrate")
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                     "calibrate": cmd_calibrate}
         return commands[args.command](args)
     except (ScenarioError, UsageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if argv and argv[0] == "sweep":
@@ -133,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
-        print(f"error: cannot write the results: {exc.strerror or exc}{where}; free space or choose another --out",
-              file=sys.stderr)
+        print(one_line(f"error: cannot write the results: {exc.strerror or exc}{where}; free space or choose "
+                       "another --out"), file=sys.stderr)
         return 1
 
 

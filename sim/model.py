@@ -117,8 +117,8 @@ class TruceModel(mesa.Model):
                 own["demand"] = own["control"]
             self.factions.append(Faction(self, name, own))
         total = sum(f.control for f in self.factions)
-        for f in self.factions:  # drawn control shares are renormalised to sum to 1
-            f.control = f.control / total
+        for f in self.factions:  # drawn control shares are renormalised to sum to 1 (equal if all 0)
+            f.control = np.where(total > 0, f.control / np.where(total > 0, total, 1.0), 1.0 / len(self.factions))
             f.initial_control = f.control.copy()
         by_name = {f.name: f for f in self.factions}
         self.backers: list[Backer] = []

@@ -21,7 +21,7 @@ import yaml
 
 from .schema import (BACKER_FIELDS, BEHAVIOUR_FIELDS, DEFAULTS_PATH, DISTRIBUTIONS, FACTION_FIELDS,  # noqa: F401
                      MEDIATOR_FIELDS, REQUIRED, SECTIONS, TOP_FIELDS, Distribution, Field, ScenarioError,
-                     _did_you_mean, _short, _Validator, field_for)
+                     _did_you_mean, _short, _Validator, field_for, one_line)
 
 # ----------------------------------------------------------------------------------------------
 # Typed scenario
@@ -125,20 +125,34 @@ def load_scenario(path: str | Path, overrides: dict | list[str] | None = None) -
     to ``--set``); values in strings are read as YAML, so ``{uniform: [0.3, 0.5]}`` works.
     """
     path = Path(path)
-    source = str(path)
+    source = one_line(path)
+    text = read_text_file(path, source)
+    raw, lines = parse_yaml(text, source)
+    origins = _apply_overrides(raw, overrides)
+    return Scenario.from_dict(raw, source=source, lines=lines, origins=origins)
+
+
+MAX_FILE_BYTES = 10 * 2**20  # a scenario or sweep file is a few kilobytes
+
+
+def read_text_file(path: Path, source: str) -> str:
+    """The text of a user's file, or a one-line ScenarioError saying why it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.exists() and not path.is_file() and not path.is_dir():
+            raise ScenarioError(f"{source}: not a regular file")
+        if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"{source}: larger than {MAX_FILE_BYTES // 2**20} MB; a scenario file is a few KB")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(f"{source}: file not found") from None
     except IsADirectoryError:
         raise ScenarioError(f"{source}: is a directory, not a scenario file") from None
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"{source}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+    except ValueError:  # a NUL byte in the path
+        raise ScenarioError(f"{source}: not a valid file name") from None
     except OSError as exc:
         raise ScenarioError(f"{source}: cannot read ({exc.strerror})") from None
-    raw, lines = parse_yaml(text, source)
-    origins = _apply_overrides(raw, overrides)
-    return Scenario.from_dict(raw, source=source, lines=lines, origins=origins)
 
 
 def parse_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
@@ -151,8 +165,8 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
         data = _guarded(yaml.safe_load, text, source)
     except ScenarioError:
         raise
-    except (ValueError, OverflowError) as exc:  # a scalar YAML parses but cannot build, e.g. 2020-02-30
-        raise ScenarioError(f"{source}{_bad_scalar(node)}: {exc}") from None
+    except BUILD_ERRORS as exc:  # a scalar YAML parses but cannot build, e.g. 2020-02-30 or !!int ""
+        raise ScenarioError(f"{source}{_bad_scalar(node)}: cannot read this value ({one_line(exc) or type(exc).__name__})") from None
     return data, lines
 
 
@@ -175,40 +189,52 @@ def _guarded(read, text: str, source: str):
         raise ScenarioError(f"{source}: YAML nested too deeply") from None
 
 
-def _bad_scalar(node, prefix: str = "") -> str:
+# What PyYAML's safe constructors raise on a scalar they cannot build (2020-02-30, !!int "").
+BUILD_ERRORS = (ValueError, OverflowError, IndexError, KeyError, AttributeError, TypeError)
+
+
+def _bad_scalar(node, prefix: str = "", seen: set | None = None) -> str:
     """':LINE: path' of the first scalar that safe_load cannot construct ('' if none is found)."""
+    seen = set() if seen is None else seen
+    if id(node) in seen:  # an alias: already looked at
+        return ""
+    seen.add(id(node))
     if isinstance(node, yaml.ScalarNode):
         try:
             yaml.SafeLoader("").construct_object(node, deep=True)
-        except (ValueError, OverflowError):
-            return f":{node.start_mark.line + 1}: {prefix or '<top>'}"
+        except BUILD_ERRORS:
+            return f":{node.start_mark.line + 1}: {one_line(prefix) or '<top>'}"
         return ""
     children = node.value if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) else []
     for i, child in enumerate(children):
         key, value = (str(child[0].value), child[1]) if isinstance(node, yaml.MappingNode) else (str(i), child)
-        found = _bad_scalar(value, f"{prefix}.{key}" if prefix else key)
+        found = _bad_scalar(value, f"{prefix}.{key}" if prefix else key, seen)
         if found:
             return found
     return ""
 
 
-def _walk_lines(node, prefix: str, lines: dict, source: str, depth: int = 0) -> None:
+def _walk_lines(node, prefix: str, lines: dict, source: str, depth: int = 0, seen: set | None = None) -> None:
+    seen = set() if seen is None else seen
     if depth > 50:
-        raise ScenarioError(f"{source}:{node.start_mark.line + 1}: {prefix or '<top>'}: nested too deeply")
+        raise ScenarioError(f"{source}:{node.start_mark.line + 1}: {one_line(prefix) or '<top>'}: nested too deeply")
     lines[prefix] = node.start_mark.line + 1
+    if id(node) in seen:  # an alias of a node already mapped: do not walk it again (alias bombs)
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
-        seen = set()
+        keys = set()
         for key_node, value_node in node.value:
             key = str(key_node.value)
             path = f"{prefix}.{key}" if prefix else key
-            if key in seen:
-                raise ScenarioError(f"{source}:{key_node.start_mark.line + 1}: {path}: duplicate key")
-            seen.add(key)
-            _walk_lines(value_node, path, lines, source, depth + 1)
+            if key in keys:
+                raise ScenarioError(f"{source}:{key_node.start_mark.line + 1}: {one_line(path)}: duplicate key")
+            keys.add(key)
+            _walk_lines(value_node, path, lines, source, depth + 1, seen)
             lines[path] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk_lines(item, f"{prefix}.{i}" if prefix else str(i), lines, source, depth + 1)
+            _walk_lines(item, f"{prefix}.{i}" if prefix else str(i), lines, source, depth + 1, seen)
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import json
 import math
+import reprlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,9 +110,20 @@ class Distribution:
         return f"{self.kind}{list(self.params)}"
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 3, 4, 4, 40, 40
+
+
 def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= 40 else text[:37] + "..."
+    """A value as a short, single-line text (bounded even for deep or self-repeating YAML)."""
+    text = value if isinstance(value, str) else _REPR.repr(value)
+    return one_line(text if len(text) <= 40 else text[:37] + "...")
+
+
+def one_line(text: str) -> str:
+    """Escape line breaks and other control characters, so a message stays on one line."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+                   for ch in str(text))
 
 
 def _did_you_mean(word: str, choices) -> str:
@@ -127,6 +138,7 @@ class _Validator:
         self.source, self.lines, self.origins = source, lines, origins
 
     def fail(self, path: str, message: str) -> None:
+        path, message = one_line(path), one_line(message)
         for p, origin in self.origins.items():
             if path == p or path.startswith(p + "."):
                 raise ScenarioError(f"{origin}: {path}: {message}")
@@ -259,12 +271,16 @@ class _Validator:
         if f.kind == "int":
             return self.integer(value, key, f)
         if f.kind == "date":
-            if value is None or isinstance(value, dt.date):
+            if value is None:
                 return value
-            try:
-                return dt.date.fromisoformat(str(value))
-            except ValueError:
-                self.fail(key, f"must be a date like 2020-01-12, got {_short(value)}")
+            if not isinstance(value, dt.date):
+                try:
+                    value = dt.date.fromisoformat(str(value))
+                except ValueError:
+                    self.fail(key, f"must be a date like 2020-01-12, got {_short(value)}")
+            if not dt.date(1800, 1, 1) <= value <= dt.date(2200, 12, 31):
+                self.fail(key, f"must lie between 1800-01-01 and 2200-12-31, got {value.isoformat()}")
+            return value
         if not isinstance(value, str):
             self.fail(key, f"must be text, got {_type_name(value)}")
         if key == "name" and not _ID.match(value):

@@ -66,7 +66,8 @@ def hazard_ratios(worlds: pd.DataFrame, paths: list[str]) -> pd.DataFrame:
     })
     coef = s.loc[varying, "coef"].to_numpy() / sd.to_numpy()
     half = 1.959963984540054 * s.loc[varying, "se(coef)"].to_numpy() / sd.to_numpy()
-    out["hr_per_unit"], out["hr_per_unit_lo"], out["hr_per_unit_hi"] = np.exp(coef), np.exp(coef - half), np.exp(coef + half)
+    with np.errstate(over="ignore"):  # per unit of a lever on a tiny scale the ratio may be inf
+        out["hr_per_unit"], out["hr_per_unit_lo"], out["hr_per_unit_hi"] = np.exp(coef), np.exp(coef - half), np.exp(coef + half)
     out["effect"] = np.where(out["hr_per_sd_lo"] > 1, "shortens the truce",
                              np.where(out["hr_per_sd_hi"] < 1, "lengthens the truce", "no clear effect"))
     out["worlds"] = len(worlds)

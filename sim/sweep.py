@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from .scenario import (SECTIONS, Field, Scenario, ScenarioError, _did_you_mean, _Validator, field_for,
-                       load_scenario, parse_yaml)
+                       load_scenario, one_line, parse_yaml, read_text_file)
+from .schema import _ID
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
 SWEEP_KEYS = ("name", "description", "base", "replicates", "seed", "steps", "design", "n", "vary", "metrics",
@@ -106,19 +107,14 @@ def load_sweep(path: str | Path, max_points: int = MAX_POINTS, overrides: dict |
 
     ``overrides`` replaces top-level keys (replicates, seed, steps, metrics) after reading."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read ({exc})") from None
-    raw, lines = parse_yaml(text, str(path))
-    check = _Validator(str(path), lines, {})
+    source = one_line(path)
+    raw, lines = parse_yaml(read_text_file(path, source), source)
+    check = _Validator(source, lines, {})
     if raw is None:
         check.fail("", "the file is empty; a sweep needs base, vary and design")
     check.mapping(raw, "", dict.fromkeys(SWEEP_KEYS))
     raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    if "base" not in raw or not isinstance(raw["base"], str):
+    if "base" not in raw or not isinstance(raw["base"], str) or "\x00" in raw["base"]:
         check.fail("base", "is required: the path of the base scenario file, relative to this file")
     base_path = (path.parent / raw["base"])
     try:
@@ -159,8 +155,9 @@ def _parse_vary_option(item: str, spec: str):
 
 def build_sweep(raw: dict, base: Scenario, base_path: str, check: _Validator, max_points: int) -> Sweep:
     name = raw.get("name", f"{base.name}_sweep")
-    if not isinstance(name, str) or not name.replace("_", "").isalnum() or not name[:1].isalpha():
-        check.fail("name", f"{name!r} must start with a letter and hold only letters, digits and _")
+    if not isinstance(name, str) or not _ID.match(name):
+        check.fail("name", f"{_short_name(name)} must start with a letter and hold only letters, digits and _ "
+                           "(at most 64): it names the out dir")
     replicates = _int(check, raw, "replicates", 200, 1, 1_000_000)
     seed = _int(check, raw, "seed", base.seed, 0, 2**63 - 1)
     steps = _int(check, raw, "steps", base.horizon_days, 1, 3650)
@@ -176,6 +173,7 @@ def build_sweep(raw: dict, base: Scenario, base_path: str, check: _Validator, ma
     levels = _int(check, raw, "morris_levels", 4, 2, 100)
     if not isinstance(raw.get("vary"), dict) or not raw["vary"]:
         check.fail("vary", "needs at least one field to vary: PATH: [values] or {from, to, num} or {uniform: [lo, hi]}")
+    check.mapping(raw["vary"], "vary", None)  # its keys must be text (dotted paths)
     vary = {p: _vary_entry(check, base, p, v, design) for p, v in raw["vary"].items()}
     allowed = metric_names(base, steps)
     metrics = raw.get("metrics", default_metrics(steps))
@@ -204,6 +202,12 @@ def build_sweep(raw: dict, base: Scenario, base_path: str, check: _Validator, ma
         except ScenarioError as exc:
             check.fail("vary", f"point {i} is not a valid scenario: {exc}")
     return sweep
+
+
+def _short_name(name) -> str:
+    from .schema import _short
+
+    return repr(_short(name)) if isinstance(name, str) else _short(name)
 
 
 def _int(check: _Validator, raw: dict, key: str, default, lo, hi) -> int:

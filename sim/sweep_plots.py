@@ -19,12 +19,14 @@ def label(metric: str) -> str:
     return LABELS.get(metric, metric.replace("_", " "))
 
 
-def headline(metrics: list[str]) -> str:
-    """The metric the two-lever heatmap shows: survival at 90 days if recorded."""
+def headline(metrics: list[str], points: pd.DataFrame | None = None) -> str:
+    """The metric the summary figures show: survival at 90 days if recorded, else the first
+    metric with a value at some point (a median is undefined where over half survive)."""
+    usable = [m for m in metrics if points is None or points[m].notna().any()] or metrics
     for m in ("survival_at_90", "survival_at_180", "survival_at_30", "survival_at_365"):
-        if m in metrics:
+        if m in usable:
             return m
-    return metrics[0]
+    return usable[0]
 
 
 def sweep_figures(points: pd.DataFrame, paths: list[str], metrics: list[str], out_dir: Path, title: str) -> list[str]:
@@ -33,9 +35,9 @@ def sweep_figures(points: pd.DataFrame, paths: list[str], metrics: list[str], ou
     if len(paths) == 1:
         stems.append(_one_lever(points, paths[0], metrics, out_dir, title))
     elif len(paths) == 2:
-        stems += _two_levers(points, paths, headline(metrics), out_dir, title)
+        stems += _two_levers(points, paths, headline(metrics, points), out_dir, title)
     else:
-        stems.append(_main_effects(points, paths, headline(metrics), out_dir, title))
+        stems.append(_main_effects(points, paths, headline(metrics, points), out_dir, title))
     return stems
 
 
@@ -62,8 +64,8 @@ def _one_lever(points, path, metrics, out_dir, title) -> str:
 def _two_levers(points, paths, metric, out_dir, title) -> list[str]:
     x, y = paths
     fig, ax = plt.subplots(figsize=(6.4, 5))
-    if points[x].nunique() * points[y].nunique() == len(points):  # a grid: a true heatmap
-        table = points.pivot_table(index=y, columns=x, values=metric)
+    if points[x].nunique() * points[y].nunique() == len(points):  # a grid: a true heatmap (NaN cells blank)
+        table = points.pivot(index=y, columns=x, values=metric).sort_index().sort_index(axis=1)
         mesh = ax.pcolormesh(_edges(table.columns.to_numpy(float)), _edges(table.index.to_numpy(float)),
                              table.to_numpy(float), cmap="viridis", vmin=0, vmax=1 if "survival" in metric else None)
     else:  # scattered designs: each point coloured by its value

@@ -170,14 +170,14 @@ def analyse_sweep(result: SweepResult) -> dict[str, Path]:
 
     sweep, out, points = result.sweep, result.out_dir, result.points
     title = f"{sweep.name}: {len(points)} points x {sweep.replicates} worlds"
-    figures = [(stem, _caption(stem, sweep)) for stem in sweep_plots.sweep_figures(points, sweep.paths, sweep.metrics, out, title)]
+    figures = [(stem, _caption(stem, sweep, points)) for stem in sweep_plots.sweep_figures(points, sweep.paths, sweep.metrics, out, title)]
     written = {}
     indices = salib_indices(sweep, points)
     if indices is not None:
         _write_atomic(out / "sensitivity.csv", lambda p: indices.to_csv(p, index=False))
         written["sensitivity"] = out / "sensitivity.csv"
         if len(indices):
-            metric = sweep_plots.headline(sorted(set(indices["metric"]), key=sweep.metrics.index))
+            metric = sweep_plots.headline(sorted(set(indices["metric"]), key=sweep.metrics.index), points)
             figures.append((sweep_plots.sensitivity_figure(indices, sweep.design, metric, out, title),
                             f"Sensitivity of {sweep_plots.label(metric)} to each lever ({sweep.design})"))
     ratios = hazard_ratios(load_worlds(out, sweep.paths, points), sweep.paths)
@@ -190,10 +190,10 @@ def analyse_sweep(result: SweepResult) -> dict[str, Path]:
     return written
 
 
-def _caption(stem: str, sweep: Sweep) -> str:
+def _caption(stem: str, sweep: Sweep, points: pd.DataFrame) -> str:
     from .sweep_plots import headline, label
 
-    paths, metric = sweep.paths, label(headline(sweep.metrics))
+    paths, metric = sweep.paths, label(headline(sweep.metrics, points))
     if stem == "sweep_metrics":
         return f"Each metric against {paths[0]} with its 95% interval"
     if stem == "sweep_heatmap":
