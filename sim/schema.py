@@ -50,7 +50,7 @@ class Field:
 TOP_FIELDS = {
     "name": Field("str", default=REQUIRED, about="identifier of the case; names the default out dir"),
     "description": Field("str", default="", about="one line shown by `run.py list`"),
-    "start_date": Field("date", default=None, about="calendar date of day 0 (the truce's start)"),
+    "start_date": Field("date", default=None, about="calendar date of day 0 (the truce's start), between 1800-01-01 and 2200-12-31"),
     "horizon_days": Field("int", 1, 3650, 180, "days simulated after the truce starts"),
     "replicates": Field("int", 1, 10_000_000, 1000, "number of simulated worlds"),
     "seed": Field("int", 0, 2**63 - 1, 0, "seed of the worlds' random streams"),
