@@ -1,8 +1,6 @@
 #!/usr/bin/env python
-"""truce-sim's command line: `python run.py SCENARIO` or `python run.py {run,check,list} ...`."""
-import sys
-
-from sim.cli import main
+"""truce-sim's command line: `python run.py SCENARIO` or `python run.py COMMAND ...` (see --help)."""
+from sim.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -112,6 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def entry() -> None:
+    """The process entry point of run.py and the truce-sim script: main(), then exit."""
+    # Worker processes and multiprocessing's resource tracker inherit this: after Ctrl-C the
+    # tracker tidies up what the stopped workers held without printing over the one-line message.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning:multiprocessing.resource_tracker")
+    status = main()
+    if status == 130:  # interrupted and cleaned up: leave now, without joining stopped workers' threads
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):

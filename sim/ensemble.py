@@ -124,6 +124,17 @@ def shutdown_pools() -> None:
         _POOLS.popitem()[1].shutdown(cancel_futures=True)
 
 
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool at once (after Ctrl-C or a failure): its workers are terminated and reaped,
+    so that no half-started or busy worker can hold the interpreter's exit."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(5)
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _run_in_pool(jobs: list, workers: int, steps: int, progress) -> list["_Batch"]:
     pool = _pool(workers)
     batches, pending, queue = [], set(), iter(jobs)
@@ -144,10 +155,8 @@ def _run_in_pool(jobs: list, workers: int, steps: int, progress) -> list["_Batch
                 if nxt is not None:
                     pending.add(pool.submit(simulate_batch, *nxt))
     except BaseException:
-        for future in pending:
-            future.cancel()
         _POOLS.pop(workers, None)
-        pool.shutdown(wait=False, cancel_futures=True)
+        _abandon(pool)
         raise
     return batches
 

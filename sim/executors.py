@@ -34,20 +34,27 @@ class LocalPool:
         self.name = f"local pool of {workers}"
 
     def run(self, fn, tasks):
+        from .ensemble import _POOLS, _abandon
+
         tasks = iter(tasks)
         pending = {}
-        for key, args in tasks:
-            pending[self.pool.submit(fn, *args)] = key
-            if len(pending) >= 2 * self.workers:
-                break
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                key = pending.pop(future)
-                yield key, future.result()
-                nxt = next(tasks, None)
-                if nxt is not None:
-                    pending[self.pool.submit(fn, *nxt[1])] = nxt[0]
+        try:
+            for key, args in tasks:
+                pending[self.pool.submit(fn, *args)] = key
+                if len(pending) >= 2 * self.workers:
+                    break
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    key = pending.pop(future)
+                    yield key, future.result()
+                    nxt = next(tasks, None)
+                    if nxt is not None:
+                        pending[self.pool.submit(fn, *nxt[1])] = nxt[0]
+        except (KeyboardInterrupt, Exception):
+            _POOLS.pop(self.workers, None)
+            _abandon(self.pool)
+            raise
 
     def close(self) -> None:
         pass  # the pool is shared for the life of the process
