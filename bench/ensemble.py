@@ -51,7 +51,7 @@ def peak_memory_child(worlds: int, workers: int) -> None:
     """Run in a fresh process: the ensemble, then print peak resident memory in MiB."""
     scenario = sim.load_scenario(SCENARIO)
     sim.run_ensemble(scenario, replicates=worlds, steps=DAYS, workers=workers)
-    from sim.ensemble import shutdown_pools
+    from sim.executors import shutdown_pools
     shutdown_pools()  # reap the workers so their peaks count in RUSAGE_CHILDREN
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -97,7 +97,7 @@ def main() -> None:
     print(f"(c) {worlds_c:,} worlds, 1 worker:                 {worlds_c / t1:9.1f} worlds/s  ({t1:.2f} s)")
     print(f"    {worlds_c:,} worlds, {cores} workers (pool started): {worlds_c / tn:9.1f} worlds/s  ({tn:.2f} s)  "
           f"speed-up {t1 / tn:.2f}x")
-    from sim.ensemble import shutdown_pools
+    from sim.executors import shutdown_pools
     shutdown_pools()
     cold = timed(lambda: (sim.run_ensemble(scenario, replicates=worlds_c, steps=DAYS, workers=cores), shutdown_pools()), 1)
     print(f"    {worlds_c:,} worlds, {cores} workers, cold start:    {worlds_c / cold:9.1f} worlds/s  ({cold:.2f} s)  "

@@ -7,11 +7,8 @@ then streamed to Parquet files batch by batch, so memory stays bounded by one ba
 """
 from __future__ import annotations
 
-import atexit
 import math
-import multiprocessing
 import os
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -20,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .aggregate import DailyAggregates
+from .executors import LocalPool
 from .model import TruceModel
 from .scenario import Scenario, load_scenario
 
@@ -90,7 +88,11 @@ def run_ensemble(scenario: Scenario | str | Path, replicates: int | None = None,
         for job in jobs:
             batches.append(simulate_batch(*job, progress=progress))
     else:
-        batches = _run_in_pool(jobs, workers, steps, progress)
+        # batches of worlds on a process pool; the rows and aggregates merge exactly in any order
+        for _, batch in LocalPool(workers).run(simulate_batch, ((job[3], job) for job in jobs)):
+            batches.append(batch)
+            if progress is not None:
+                progress(len(batch.rows) * steps)
     batches.sort(key=lambda b: b.first)
     aggregates = batches[0].aggregates
     for batch in batches[1:]:
@@ -102,63 +104,6 @@ def run_ensemble(scenario: Scenario | str | Path, replicates: int | None = None,
     summary = summarise(table, scenario.name, seed, steps)
     return EnsembleResult(scenario, seed, steps, table, timeseries, summary, batches[0].factions,
                           batches[0].backers, Path(paths_dir) if paths_dir is not None else None)
-
-
-_POOLS: dict[int, ProcessPoolExecutor] = {}
-
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool kept for the life of this process, so repeated ensembles (sweeps, the
-    explorer) pay the workers' start-up once. Spawned, never forked: safe from notebooks and
-    threads on every platform."""
-    pool = _POOLS.get(workers)
-    if pool is None:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-        _POOLS[workers] = pool
-    return pool
-
-
-@atexit.register
-def shutdown_pools() -> None:
-    while _POOLS:
-        _POOLS.popitem()[1].shutdown(cancel_futures=True)
-
-
-def _abandon(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool at once (after Ctrl-C or a failure): its workers are terminated and reaped,
-    so that no half-started or busy worker can hold the interpreter's exit."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        process.join(5)
-    pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _run_in_pool(jobs: list, workers: int, steps: int, progress) -> list["_Batch"]:
-    pool = _pool(workers)
-    batches, pending, queue = [], set(), iter(jobs)
-    try:
-        # at most two batches per worker in flight: bounded memory, no idle worker
-        for job in queue:
-            pending.add(pool.submit(simulate_batch, *job))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                batch = future.result()
-                batches.append(batch)
-                if progress is not None:
-                    progress(len(batch.rows) * steps)
-                nxt = next(queue, None)
-                if nxt is not None:
-                    pending.add(pool.submit(simulate_batch, *nxt))
-    except BaseException:
-        _POOLS.pop(workers, None)
-        _abandon(pool)
-        raise
-    return batches
 
 
 def simulate_batch(scenario: Scenario, seed: int, steps: int, first: int, last: int,

@@ -1,4 +1,4 @@
-"""Where sweep tasks run: this process, a local process pool, or a dask.distributed cluster.
+"""Where tasks run: this process, a local process pool, or a dask.distributed cluster.
 
 Every executor takes the same tasks (a function and its arguments, keyed) and yields
 (key, result) as tasks finish. What a task computes never depends on where it ran, so every
@@ -6,8 +6,40 @@ executor gives the same results; only their order of arrival differs, and caller
 """
 from __future__ import annotations
 
-from concurrent.futures import FIRST_COMPLETED, wait
+import atexit
+import multiprocessing
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable, Iterator
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool kept for the life of this process, so repeated ensembles (sweeps, the
+    explorer) pay the workers' start-up once. Spawned, never forked: safe from notebooks and
+    threads on every platform."""
+    pool = _POOLS.get(workers)
+    if pool is None:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        _POOLS[workers] = pool
+    return pool
+
+
+@atexit.register
+def shutdown_pools() -> None:
+    while _POOLS:
+        _POOLS.popitem()[1].shutdown(cancel_futures=True)
+
+
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool at once (after Ctrl-C or a failure): its workers are terminated and reaped,
+    so that no half-started or busy worker can hold the interpreter's exit."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(5)
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 class InProcess:
@@ -27,18 +59,15 @@ class LocalPool:
     """A pool of spawned processes on this machine, at most two tasks per worker in flight."""
 
     def __init__(self, workers: int):
-        from .ensemble import _pool
-
         self.workers = workers
         self.pool = _pool(workers)
         self.name = f"local pool of {workers}"
 
     def run(self, fn, tasks):
-        from .ensemble import _POOLS, _abandon
-
         tasks = iter(tasks)
         pending = {}
         try:
+            # at most two tasks per worker in flight: bounded memory, no idle worker
             for key, args in tasks:
                 pending[self.pool.submit(fn, *args)] = key
                 if len(pending) >= 2 * self.workers:

@@ -194,9 +194,10 @@ class TruceModel(mesa.Model):
         b, factions = self.behaviour, self.factions
         monitoring = self.mediator.monitoring
         trust = rules.trust(self.truce_age, b["consolidation_days"]) * self.in_truce
-        fighting = np.any([f.choice == rules.OFFENSIVE for f in factions], axis=0)
-        for f in factions:
-            f.first_offensive_day[(f.choice == rules.OFFENSIVE) & (f.first_offensive_day == 0)] = day
+        attacking = [f.choice == rules.OFFENSIVE for f in factions]
+        fighting = np.any(attacking, axis=0)
+        for f, attacks in zip(factions, attacking):
+            f.first_offensive_day[attacks & (f.first_offensive_day == 0)] = day
         for f in factions:
             rate = rules.violation_rate(f.cohesion, f.choice == rules.VIOLATE, f.rival_memory, f.grievance,
                                         monitoring, f.signed, trust, b)
