@@ -200,12 +200,11 @@ def cmd_run(args) -> int:
     return 0
 
 
-def _progress_bar(total: int, name: str):
+def _progress_bar(total: int, name: str, unit: str = " world-days", unit_scale: bool = True, leave: bool = False):
     from tqdm import tqdm
 
     # delay: runs shorter than about a second show no bar at all
-    return tqdm(total=total, desc=name, unit=" world-days", unit_scale=True, delay=1.0, file=sys.stderr,
-                leave=False)
+    return tqdm(total=total, desc=name, unit=unit, unit_scale=unit_scale, delay=1.0, file=sys.stderr, leave=leave)
 
 
 def summary_table(s: dict, out_dir: Path) -> str:
@@ -247,8 +246,7 @@ def cmd_sweep(args) -> int:
         print(note, file=sys.stderr)
     bar = None
     if not args.quiet:
-        from tqdm import tqdm
-        bar = tqdm(total=len(sweep.points), desc=sweep.name, unit=" points", file=sys.stderr, delay=1.0)
+        bar = _progress_bar(len(sweep.points), sweep.name, unit=" points", unit_scale=False, leave=True)
     try:
         result = run_sweep(sweep, out_dir, workers=args.workers, scheduler=args.scheduler, dask_local=args.dask_local,
                            resume=args.resume, batch_size=args.batch_size, progress=bar.update if bar else None,
