@@ -52,6 +52,8 @@ import yaml
 from sim.cli import main
 from sim.scenario import BACKER_FIELDS, BEHAVIOUR_FIELDS, FACTION_FIELDS, MEDIATOR_FIELDS, TOP_FIELDS, ScenarioError
 
+from .conftest import SMALL_SCENARIO, edit
+
 try:
     from hypothesis import HealthCheck, Phase, assume, event, given, note, seed, settings
     from hypothesis import strategies as st
@@ -245,9 +247,6 @@ def known_bug(raw: bytes, kind: str) -> str | None:
 # ------------------------------------------------------------------------------------------------
 # The valid files the mutations start from
 # ------------------------------------------------------------------------------------------------
-def edit(text: str, old: str, new: str) -> str:
-    assert text.count(old) == 1, f"test bug: {old!r} occurs {text.count(old)} times"
-    return text.replace(old, new)
 
 
 def seed_scenarios() -> dict[str, str]:
@@ -305,22 +304,13 @@ ESCAPE_MARK = f"truce_fuzz_escape_{os.getpid()}"
 ESCAPE_NAMES = ["../x", f"../../{ESCAPE_MARK}", f"/tmp/{ESCAPE_MARK}", f"/{ESCAPE_MARK}", "/abs", "a/b", "x" * 200,
                 "", "..", ".", "a\\b", "~/x", "a\u2215b", "a/../../b"]
 
-SMALL = """\
-name: small_case
-horizon_days: 30
-factions:
-  gna: {strength: 1.0, control: 0.5}
-  lna: {strength: 1.0, control: 0.5}
-backers:
-  turkey: {clients: [gna], support: 0.01, pressure: 0.5, credibility: 0.8}
-mediator: {monitoring: 0.1, talks: [1, 7]}
-"""
+SMALL = SMALL_SCENARIO
 
 
 @pytest.mark.parametrize("name", ESCAPE_NAMES, ids=[repr(n)[:24] for n in ESCAPE_NAMES])
 def test_scenario_name_that_would_escape_is_refused(tmp_path, name):
     (tmp_path / "cwd").mkdir()
-    text = edit(SMALL, "name: small_case", "name: " + json.dumps(name))  # JSON strings are YAML strings
+    text = edit(SMALL, "name: base_case", "name: " + json.dumps(name))  # JSON strings are YAML strings
     path = tmp_path / "in.yaml"
     path.write_text(text, encoding="utf-8")
     before = tree(tmp_path)

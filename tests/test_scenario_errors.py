@@ -20,22 +20,12 @@ import yaml
 import sim
 from sim.scenario import ScenarioError as _ScenarioErrorFromModule
 
+from .conftest import SMALL_SCENARIO, edit
+
 REPO = Path(__file__).resolve().parent.parent
 LIBYA = REPO / "scenarios" / "libya_2020_january.yaml"
 
-# A small valid scenario; the broken cases below are edits of it. Faction and backer ids are
-# chosen so that typos of them have an obvious nearest match.
-BASE = """\
-name: base_case
-horizon_days: 30
-factions:
-  gna: {strength: 1.0, control: 0.5}
-  lna: {strength: 1.0, control: 0.5}
-backers:
-  turkey: {clients: [gna], support: 0.01, pressure: 0.5, credibility: 0.8}
-  russia: {clients: [lna], support: 0.01, pressure: 0.4, credibility: 0.6}
-mediator: {monitoring: 0.1, talks: [1, 7]}
-"""
+BASE = SMALL_SCENARIO  # the broken cases below are edits of it
 
 # Block-style variant of BASE: one field per line, so a line number points at exactly one field.
 BLOCK = """\
@@ -64,10 +54,6 @@ def line_of(text: str, needle: str, occurrence: int = 1) -> int:
     return hits[occurrence - 1]
 
 
-def edit(text: str, old: str, new: str) -> str:
-    """Replace exactly one occurrence of ``old`` (guards the test texts against silent no-ops)."""
-    assert text.count(old) == 1, f"test bug: {old!r} occurs {text.count(old)} times"
-    return text.replace(old, new)
 
 
 def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
