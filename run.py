@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """truce-sim's command line: `python run.py SCENARIO` or `python run.py COMMAND ...` (see --help)."""
-from sim.cli import entry
+
+from truce_sim.cli import entry
 
 if __name__ == "__main__":
     entry()

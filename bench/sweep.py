@@ -6,6 +6,7 @@ before timing (as in a session that sweeps more than once), the Dask cluster too
 
     python bench/sweep.py
 """
+
 from __future__ import annotations
 
 import os
@@ -19,15 +20,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.executors import DaskCluster  # noqa: E402
-from sim.sweep import sweep_from_options  # noqa: E402
-from sim.sweep_run import run_sweep  # noqa: E402
+from truce_sim.runs.executors import DaskCluster  # noqa: E402
+from truce_sim.sweeps.runner import run_sweep  # noqa: E402
+from truce_sim.sweeps.spec import sweep_from_options  # noqa: E402
 
 
 def main(repeats: int = 3) -> None:
-    sweep = sweep_from_options(str(ROOT / "scenarios" / "libya_2020_january.yaml"),
-                               ["backers.russia.pressure=0:1:20", "mediator.monitoring=0:1:10"],
-                               replicates=200, seed=1, steps=180)
+    sweep = sweep_from_options(
+        str(ROOT / "scenarios" / "libya_2020_january.yaml"),
+        ["backers.russia.pressure=0:1:20", "mediator.monitoring=0:1:10"],
+        replicates=200,
+        seed=1,
+        steps=180,
+    )
     cores = os.cpu_count() or 1
     print(f"sweep: {len(sweep.points)} points x {sweep.replicates} worlds x {sweep.steps} days, {cores} cores")
     work = Path(tempfile.mkdtemp())
@@ -44,18 +49,28 @@ def main(repeats: int = 3) -> None:
 
     one = timed(workers=1)
     print(f"1 worker:                {one:6.2f} s  {len(sweep.points) / one:6.1f} points/s")
-    run_sweep(sweep_from_options(str(ROOT / "scenarios" / "libya_2020_january.yaml"), ["mediator.monitoring=0:1:4"],
-                                 replicates=10, steps=5), work / "warm", workers=cores)  # start the pool
+    run_sweep(
+        sweep_from_options(
+            str(ROOT / "scenarios" / "libya_2020_january.yaml"), ["mediator.monitoring=0:1:4"], replicates=10, steps=5
+        ),
+        work / "warm",
+        workers=cores,
+    )  # start the pool
     two = timed(workers=cores)
-    print(f"{cores} workers (local pool): {two:6.2f} s  {len(sweep.points) / two:6.1f} points/s  speed-up {one / two:.2f}x")
+    print(
+        f"{cores} workers (local pool): {two:6.2f} s  {len(sweep.points) / two:6.1f} points/s  "
+        f"speed-up {one / two:.2f}x"
+    )
     cluster = DaskCluster(local_workers=cores)
     address = cluster.client.scheduler.address
     try:
         dask_time = timed(scheduler=address)
     finally:
         cluster.close()
-    print(f"Dask LocalCluster of {cores}:  {dask_time:6.2f} s  {len(sweep.points) / dask_time:6.1f} points/s  "
-          f"speed-up {one / dask_time:.2f}x")
+    print(
+        f"Dask LocalCluster of {cores}:  {dask_time:6.2f} s  {len(sweep.points) / dask_time:6.1f} points/s  "
+        f"speed-up {one / dask_time:.2f}x"
+    )
     shutil.rmtree(work, ignore_errors=True)
 
 

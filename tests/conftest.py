@@ -1,12 +1,17 @@
 """Shared paths and helpers for the tests."""
+
+import contextlib
+import signal
 from pathlib import Path
 
 import pytest
 
+from truce_sim.validity import targets
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
-HISTORICAL = ["libya_2020_january", "libya_2020_october", "syria_2016_september", "nagorno_karabakh_2020_november"]
-ARCHETYPES = ["stalemate_joint_pressure", "lopsided_unrestrained", "no_backer_pressure"]
+HISTORICAL = list(targets.HISTORICAL)
+ARCHETYPES = list(targets.ARCHETYPES)
 
 # A small valid scenario that tests edit into broken or extreme ones. Faction and backer ids are
 # chosen so that typos of them have an obvious nearest match.
@@ -32,3 +37,23 @@ def edit(text: str, old: str, new: str) -> str:
 @pytest.fixture
 def scenario_path():
     return lambda name: SCENARIOS / f"{name}.yaml"
+
+
+class Hang(BaseException):
+    """Raised by SIGALRM. A BaseException, so that no `except Exception` in truce_sim/ can swallow it."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: int, what: str):
+    """Turn a hang into a failure (SIGALRM in the main thread); never a timing assertion."""
+
+    def on_alarm(signum, frame):
+        raise Hang(f"hang: {what} still running after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)

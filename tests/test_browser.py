@@ -3,6 +3,7 @@
 Skipped, with the reason printed, only where Chromium or Playwright cannot be had. Screenshots
 go to results/screenshots/.
 """
+
 import json
 import shutil
 import socket
@@ -16,10 +17,19 @@ import pytest
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # a real browser and servers
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = ROOT / "results" / "screenshots"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +53,9 @@ def cli(*args, **kw):
 
 def check_images(page):
     """Every <img> on the page has loaded and has a size."""
-    sizes = page.eval_on_selector_all("img", "imgs => imgs.map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])")
+    sizes = page.eval_on_selector_all(
+        "img", "imgs => imgs.map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])"
+    )
     assert sizes, "the page shows no image"
     for src, complete, width in sizes:
         assert complete and width > 0, f"image {src} did not render"
@@ -52,12 +64,19 @@ def check_images(page):
 
 def test_run_report_renders_and_matches_the_summary(browser, tmp_path):
     out = tmp_path / "run"
-    assert cli("run", "scenarios/libya_2020_january.yaml", "-n", "200", "--steps", "120", "--out", str(out), "-q").returncode == 0
+    assert (
+        cli(
+            "run", "scenarios/libya_2020_january.yaml", "-n", "200", "--steps", "120", "--out", str(out), "-q"
+        ).returncode
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     page.goto((out / "report.html").as_uri())
     assert check_images(page) == 2  # survival and dynamics
-    cells = page.eval_on_selector_all("[data-key]", "els => els.map(e => [e.dataset.key, e.dataset.value, e.innerText])")
+    cells = page.eval_on_selector_all(
+        "[data-key]", "els => els.map(e => [e.dataset.key, e.dataset.value, e.innerText])"
+    )
     keys = {k for k, _, _ in cells}
     assert {"survival_at.30.p", "survival_at.90.p", "collapse_share", "mean_violations_per_day"} <= keys
     for key, value, text in cells:
@@ -80,8 +99,16 @@ def test_run_report_renders_and_matches_the_summary(browser, tmp_path):
 
 def test_compare_and_sweep_reports_render(browser, tmp_path):
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
-    assert cli("run", "scenarios/stalemate_joint_pressure.yaml", "-n", "150", "--steps", "90", "--out", str(a), "-q").returncode == 0
-    assert cli("run", "scenarios/no_backer_pressure.yaml", "-n", "150", "--steps", "90", "--out", str(b), "-q").returncode == 0
+    assert (
+        cli(
+            "run", "scenarios/stalemate_joint_pressure.yaml", "-n", "150", "--steps", "90", "--out", str(a), "-q"
+        ).returncode
+        == 0
+    )
+    assert (
+        cli("run", "scenarios/no_backer_pressure.yaml", "-n", "150", "--steps", "90", "--out", str(b), "-q").returncode
+        == 0
+    )
     assert cli("compare", str(a), str(b), "--out", str(c)).returncode == 0
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     page.goto((c / "report.html").as_uri())
@@ -89,8 +116,23 @@ def test_compare_and_sweep_reports_render(browser, tmp_path):
     assert "Log-rank" in page.inner_text("body")
     page.screenshot(path=str(SHOTS / "compare_report.png"), full_page=True)
     sweep = tmp_path / "sweep"
-    proc = cli("sweep", "scenarios/stalemate_joint_pressure.yaml", "--vary", "mediator.monitoring=0:1:3",
-               "--vary", "backers.patron_north.pressure=0,0.6", "-n", "40", "--steps", "60", "--out", str(sweep), "-q", "-j", "1")
+    proc = cli(
+        "sweep",
+        "scenarios/stalemate_joint_pressure.yaml",
+        "--vary",
+        "mediator.monitoring=0:1:3",
+        "--vary",
+        "backers.patron_north.pressure=0,0.6",
+        "-n",
+        "40",
+        "--steps",
+        "60",
+        "--out",
+        str(sweep),
+        "-q",
+        "-j",
+        "1",
+    )
     assert proc.returncode == 0, proc.stderr
     page.goto((sweep / "report.html").as_uri())
     assert check_images(page) >= 3  # heatmap, lines, hazard ratios
@@ -125,8 +167,12 @@ def test_view_serves_the_report(tmp_path):
     out = tmp_path / "run"
     assert cli("run", "scenarios/syria_2016_september.yaml", "-n", "50", "--out", str(out), "-q").returncode == 0
     port = _free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "view", str(out), "--port", str(port), "--no-browser"],
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "view", str(out), "--port", str(port), "--no-browser"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = server.stdout.readline()
         assert f"http://127.0.0.1:{port}/report.html" in line
@@ -140,8 +186,19 @@ def test_view_serves_the_report(tmp_path):
 
 def test_explorer_reruns_the_what_if_ensemble_when_a_lever_moves(browser):
     port = _free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "explore", "scenarios/stalemate_joint_pressure.yaml",
-                               "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "run.py"),
+            "explore",
+            "scenarios/stalemate_joint_pressure.yaml",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_for(f"http://127.0.0.1:{port}/", 90)
         page = browser.new_page(viewport={"width": 1400, "height": 1400})
@@ -162,7 +219,9 @@ def test_explorer_reruns_the_what_if_ensemble_when_a_lever_moves(browser):
         now_before, now_after = (float(t.split("**")[0].split(":")[1].split("%")[0]) for t in (before, after))
         # more monitoring damps violation spirals: survival at 90 days rises
         assert now_after > now_before, (before, after)
-        assert page.eval_on_selector_all("img", "imgs => imgs.map(i => i.src)") != figures_before  # the curve was redrawn
+        assert (
+            page.eval_on_selector_all("img", "imgs => imgs.map(i => i.src)") != figures_before
+        )  # the curve was redrawn
         check_images(page)
         # one world steps day by day
         page.get_by_role("button", name="Step").click()

@@ -1,4 +1,5 @@
 """The command line end to end on small runs."""
+
 import json
 import subprocess
 import sys
@@ -19,8 +20,22 @@ def cli(*args, cwd=ROOT):
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "jan"
-    proc = cli("run", LIBYA, "--replicates", "120", "--seed", "7", "--steps", "120", "--out", str(out),
-               "--set", "backers.russia.pressure=0", "--set", "factions.lna.cohesion={uniform: [0.4, 0.6]}")
+    proc = cli(
+        "run",
+        LIBYA,
+        "--replicates",
+        "120",
+        "--seed",
+        "7",
+        "--steps",
+        "120",
+        "--out",
+        str(out),
+        "--set",
+        "backers.russia.pressure=0",
+        "--set",
+        "factions.lna.cohesion={uniform: [0.4, 0.6]}",
+    )
     return proc, out
 
 
@@ -28,8 +43,17 @@ def test_run_writes_every_output(small_run):
     proc, out = small_run
     assert proc.returncode == 0, proc.stderr
     names = {p.name for p in out.iterdir()}
-    assert {"summary.json", "replicates.csv", "timeseries.csv", "survival.png", "survival.svg", "dynamics.png",
-            "dynamics.svg", "scenario.yaml", "manifest.json"} <= names
+    assert {
+        "summary.json",
+        "replicates.csv",
+        "timeseries.csv",
+        "survival.png",
+        "survival.svg",
+        "dynamics.png",
+        "dynamics.svg",
+        "scenario.yaml",
+        "manifest.json",
+    } <= names
     assert not [n for n in out.parent.iterdir() if n.name.startswith(".")], "temporary dirs left behind"
 
 
@@ -65,13 +89,15 @@ def test_resolved_scenario_and_manifest(small_run):
     assert ts["share_in_truce"].iloc[0] == 1.0
 
 
-def test_rerun_replaces_the_out_dir_whole(small_run, tmp_path):
-    _, out = small_run
-    (out / "stale.txt").write_text("from an older run")
-    proc = cli("run", LIBYA, "--replicates", "20", "--steps", "20", "--out", str(out), "-q")
+def test_rerun_replaces_the_out_dir_whole(tmp_path):
+    out = tmp_path / "out"
+    proc = cli("run", LIBYA, "--replicates", "20", "--steps", "20", "--out", str(out), "-q", "--keep-paths")
+    assert proc.returncode == 0 and (out / "paths").is_dir(), proc.stderr
+    # a rerun without --keep-paths: what the earlier run wrote and this one does not is gone
+    proc = cli("run", LIBYA, "--replicates", "30", "--steps", "20", "--out", str(out), "-q")
     assert proc.returncode == 0, proc.stderr
-    assert not (out / "stale.txt").exists()
-    assert json.loads((out / "summary.json").read_text())["replicates"] == 20
+    assert not (out / "paths").exists()
+    assert json.loads((out / "summary.json").read_text())["replicates"] == 30
 
 
 def test_file_alone_means_run_and_default_out_dir(tmp_path):
@@ -96,8 +122,15 @@ def test_check_prints_the_resolved_scenario():
     assert body["mediator"]["monitoring"] == 0.5 and body["name"] == "libya_2020_january"
 
 
-@pytest.mark.parametrize("args", [["run", LIBYA, "--replicates", "0"], ["run", LIBYA, "--steps", "x"],
-                                  ["frobnicate"], ["run", LIBYA, "--set", "factions.lna.cohesion=2"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", LIBYA, "--replicates", "0"],
+        ["run", LIBYA, "--steps", "x"],
+        ["frobnicate"],
+        ["run", LIBYA, "--set", "factions.lna.cohesion=2"],
+    ],
+)
 def test_bad_options_exit_2_with_one_line(args):
     proc = cli(*args)
     assert proc.returncode == 2
@@ -107,8 +140,22 @@ def test_bad_options_exit_2_with_one_line(args):
 def test_workers_and_kept_paths(tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     a = cli("run", LIBYA, "-n", "60", "--steps", "30", "--workers", "1", "--out", str(one), "-q")
-    b = cli("run", LIBYA, "-n", "60", "--steps", "30", "--workers", "2", "--batch-size", "25", "--keep-paths",
-            "--out", str(two), "-q")
+    b = cli(
+        "run",
+        LIBYA,
+        "-n",
+        "60",
+        "--steps",
+        "30",
+        "--workers",
+        "2",
+        "--batch-size",
+        "25",
+        "--keep-paths",
+        "--out",
+        str(two),
+        "-q",
+    )
     assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
     for name in ("replicates.csv", "timeseries.csv", "summary.json"):
         assert (one / name).read_bytes() == (two / name).read_bytes(), name

@@ -1,4 +1,5 @@
 """Replicate r depends only on (seed, r): not on batch size, replicate count, order or process."""
+
 import subprocess
 import sys
 
@@ -6,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sim
+import truce_sim as sim
 
 from .conftest import ARCHETYPES, HISTORICAL, ROOT, SCENARIOS
+
 
 # Columns that must match exactly; timeseries aggregates differ with the set of worlds by design.
 def _rows(result, ids):
@@ -58,8 +60,11 @@ def test_a_world_is_the_same_alone_and_in_a_batch_with_its_paths():
 
 
 def test_same_rows_in_another_process():
-    code = ("import sim,sys; r=sim.run_ensemble('scenarios/stalemate_joint_pressure.yaml', replicates=50, seed=5,"
-            " steps=60); sys.stdout.write(r.replicates.to_csv(index=False))")
+    code = (
+        "import truce_sim as sim, sys; "
+        "r=sim.run_ensemble('scenarios/stalemate_joint_pressure.yaml', replicates=50, seed=5,"
+        " steps=60); sys.stdout.write(r.replicates.to_csv(index=False))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     here = sim.run_ensemble(SCENARIOS / "stalemate_joint_pressure.yaml", replicates=50, seed=5, steps=60)
     assert out == here.replicates.to_csv(index=False)

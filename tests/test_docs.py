@@ -1,7 +1,8 @@
 """The README's field reference names every field of the schema, and the quick start is there."""
+
 import re
 
-from sim.scenario import BACKER_FIELDS, BEHAVIOUR_FIELDS, FACTION_FIELDS, MEDIATOR_FIELDS, TOP_FIELDS
+from truce_sim.core.scenario import BACKER_FIELDS, BEHAVIOUR_FIELDS, FACTION_FIELDS, MEDIATOR_FIELDS, TOP_FIELDS
 
 from .conftest import ROOT
 
@@ -17,5 +18,5 @@ def test_every_field_is_in_the_readme_reference():
 
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    command = 'python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[test]" && pytest'
+    command = 'python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[dev]" && pytest'
     assert command in README and command in ci

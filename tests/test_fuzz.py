@@ -1,6 +1,6 @@
 """Fuzzed input files: every mutation of a valid scenario or sweep file either runs or is refused.
 
-The contract (README, "Exit status"; sim/cli.py): whatever a user's file holds, the command line
+The contract (README, "Exit status"; truce_sim/cli.py): whatever a user's file holds, the command line
 ends with status 0, or with status 2 and exactly one line ``error: ...`` on stderr. It never
 prints a traceback, never hangs, never writes outside its out dir, and never runs code named by
 a YAML tag. Names and ids that would lead a path out of the out dir (``../``, absolute paths,
@@ -28,6 +28,7 @@ kept as a regression test. While a bug is open, its reproducer is marked
 ``xfail(strict=True)`` and its inputs are listed in ``KNOWN_BUGS``, the only inputs the fuzz
 tests let go (with ``assume``); any other breach fails. Once fixed, the mark and the entry go.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -40,7 +41,6 @@ import math
 import os
 import re
 import shutil
-import signal
 import tempfile
 import traceback
 from dataclasses import dataclass, field
@@ -49,14 +49,22 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.cli import main
-from sim.scenario import BACKER_FIELDS, BEHAVIOUR_FIELDS, FACTION_FIELDS, MEDIATOR_FIELDS, TOP_FIELDS, ScenarioError
+from truce_sim.cli import main
+from truce_sim.core.scenario import (
+    BACKER_FIELDS,
+    BEHAVIOUR_FIELDS,
+    FACTION_FIELDS,
+    MEDIATOR_FIELDS,
+    TOP_FIELDS,
+    ScenarioError,
+)
 
-from .conftest import SMALL_SCENARIO, edit
+from .conftest import SMALL_SCENARIO, Hang, edit, time_limit
 
 try:
     from hypothesis import HealthCheck, Phase, assume, event, given, note, seed, settings
     from hypothesis import strategies as st
+
     HAVE_HYPOTHESIS = True
 except ImportError:  # pragma: no cover - the tests below say why they are skipped
     HAVE_HYPOTHESIS = False
@@ -70,9 +78,9 @@ SWEEP_BASE = SCENARIOS / "libya_2020_january.yaml"  # copied next to each fuzzed
 FUZZ_SEED = os.environ.get("TRUCE_FUZZ_SEED")
 FUZZ_SCALE = float(os.environ.get("TRUCE_FUZZ_SCALE", "1"))
 FUZZ_SHRINK = os.environ.get("TRUCE_FUZZ_SHRINK", "") not in ("", "0")  # shrinking a failure can take minutes
-CHECK_LIMIT_S = 20   # a `check` of any file, even 1 MB, takes well under a second
-RUN_LIMIT_S = 60     # a run of 3 worlds x 5 days with its plots takes a few seconds
-SWEEP_LIMIT_S = 90   # at most 4 points of 3 worlds, their plots and the Cox fit
+CHECK_LIMIT_S = 20  # a `check` of any file, even 1 MB, takes well under a second
+RUN_LIMIT_S = 60  # a run of 3 worlds x 5 days with its plots takes a few seconds
+SWEEP_LIMIT_S = 90  # at most 4 points of 3 worlds, their plots and the Cox fit
 
 # Inputs that trigger a bug already reported (see the xfail reproducers at the end of the file).
 # The fuzz tests skip only these inputs; delete an entry once its bug is fixed.
@@ -82,24 +90,6 @@ KNOWN_BUGS: set[str] = set()  # all reported bugs are fixed; their reproducers b
 # ------------------------------------------------------------------------------------------------
 # Running the command line in this process, with a time limit, and judging the outcome
 # ------------------------------------------------------------------------------------------------
-class Hang(BaseException):
-    """Raised by SIGALRM. A BaseException, so that no `except Exception` in sim/ can swallow it."""
-
-
-@contextlib.contextmanager
-def time_limit(seconds: int, what: str):
-    def on_alarm(signum, frame):
-        raise Hang(f"hang: {what} still running after {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
-
-
 @dataclass
 class Outcome:
     rc: int | None
@@ -112,8 +102,12 @@ def call_main(argv: list[str], cwd: Path, limit: int) -> Outcome:
     """``sim.cli.main(argv)`` in ``cwd`` with stdout and stderr captured; a hang is an AssertionError."""
     out, err = io.StringIO(), io.StringIO()
     try:
-        with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
-                time_limit(limit, " ".join(argv[:2])):
+        with (
+            contextlib.chdir(cwd),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            time_limit(limit, " ".join(argv[:2])),
+        ):
             rc = main(argv)
     except Hang as exc:
         raise AssertionError(f"{exc} (argv {argv})") from None
@@ -143,9 +137,10 @@ def assert_contract(outcome: Outcome, context: str) -> None:
     assert outcome.rc in (0, 2), f"exit status {outcome.rc}, stderr {outcome.err[-1000:]!r}{where}"
     if outcome.rc == 2:
         err = outcome.err
-        assert err.endswith("\n") and err.count("\n") == 1 and "\r" not in err, \
+        assert err.endswith("\n") and err.count("\n") == 1 and "\r" not in err, (
             f"exit status {outcome.rc} must come with exactly one line on stderr, got {err[:2000]!r}{where}"
-        assert err.startswith("error: ") and err[len("error: "):].strip(), f"not an 'error: ...' line: {err!r}{where}"
+        )
+        assert err.startswith("error: ") and err[len("error: ") :].strip(), f"not an 'error: ...' line: {err!r}{where}"
 
 
 def judge(outcome: Outcome, raw: bytes, kind: str, context: str) -> None:
@@ -221,12 +216,19 @@ def known_bug(raw: bytes, kind: str) -> str | None:
         return None
     if kind == "run":
         day = _date(data.get("start_date")) if data.get("start_date") is not None else None
-        if "start_date_outside_pandas_range" in KNOWN_BUGS and day is not None \
-                and not dt.date(1678, 1, 1) <= day <= dt.date(2252, 1, 1):
+        if (
+            "start_date_outside_pandas_range" in KNOWN_BUGS
+            and day is not None
+            and not dt.date(1678, 1, 1) <= day <= dt.date(2252, 1, 1)
+        ):
             return "start_date_outside_pandas_range"
         factions = data.get("factions")
-        if "all_control_distributions" in KNOWN_BUGS and isinstance(factions, dict) and factions \
-                and all(isinstance(f, dict) and isinstance(f.get("control"), dict) for f in factions.values()):
+        if (
+            "all_control_distributions" in KNOWN_BUGS
+            and isinstance(factions, dict)
+            and factions
+            and all(isinstance(f, dict) and isinstance(f.get("control"), dict) for f in factions.values())
+        ):
             return "all_control_distributions"
     if kind in ("sweep", "sweep_run"):
         vary = data.get("vary")
@@ -238,8 +240,13 @@ def known_bug(raw: bytes, kind: str) -> str | None:
         metrics = data.get("metrics")
         metrics = metrics if isinstance(metrics, list) and metrics else ["median_survival_days"]  # the default's
         survival = [m for m in metrics if isinstance(m, str) and m.startswith("survival_at_")]
-        if data.get("design", "grid") == "grid" and isinstance(data.get("vary"), dict) and len(data["vary"]) == 2 \
-                and not survival and metrics[0] == "median_survival_days":
+        if (
+            data.get("design", "grid") == "grid"
+            and isinstance(data.get("vary"), dict)
+            and len(data["vary"]) == 2
+            and not survival
+            and metrics[0] == "median_survival_days"
+        ):
             return "heatmap_metric_all_nan"
     return None
 
@@ -254,22 +261,29 @@ def seed_scenarios() -> dict[str, str]:
 
 
 # collapse_share first: it is the metric of the two-lever heatmap when no survival_at_* fits in 5 days
-SWEEP_METRICS = "metrics: [collapse_share, median_survival_days, mean_violations_per_day, breaker_share_gna,\n" \
-                "          breaker_share_lna]\n"
+SWEEP_METRICS = (
+    "metrics: [collapse_share, median_survival_days, mean_violations_per_day, breaker_share_gna,\n"
+    "          breaker_share_lna]\n"
+)
 
 
 def seed_sweeps() -> dict[str, str]:
     """The built-in sweep cut to four points of few worlds and days, its base beside it."""
     text = SWEEP_SOURCE.read_text(encoding="utf-8")
-    text = edit(text, "base: ../scenarios/libya_2020_january.yaml", "base: base.yaml")
+    text = edit(text, "base: libya_2020_january", "base: base.yaml")
     text = edit(text, "replicates: 500", "replicates: 3\nsteps: 5")
     head, _, _ = text.partition("vary:\n")
-    grid = head + ("vary:\n  backers.russia.pressure: {from: 0.0, to: 1.0, num: 2}\n"
-                   "  mediator.monitoring: [0.0, 1.0]\n" + SWEEP_METRICS)
-    lhs = edit(head, "design: grid", "design: lhs\nn: 3").replace("name: libya_russia_pressure_monitoring",
-                                                                   "name: libya_russia_lhs")
-    lhs += ("vary:\n  backers.russia.pressure: {uniform: [0.0, 1.0]}\n"
-            "  mediator.monitoring: {uniform: [0.0, 1.0]}\n" + SWEEP_METRICS)
+    grid = head + (
+        "vary:\n  backers.russia.pressure: {from: 0.0, to: 1.0, num: 2}\n"
+        "  mediator.monitoring: [0.0, 1.0]\n" + SWEEP_METRICS
+    )
+    lhs = edit(head, "design: grid", "design: lhs\nn: 3").replace(
+        "name: libya_russia_pressure_monitoring", "name: libya_russia_lhs"
+    )
+    lhs += (
+        "vary:\n  backers.russia.pressure: {uniform: [0.0, 1.0]}\n"
+        "  mediator.monitoring: {uniform: [0.0, 1.0]}\n" + SWEEP_METRICS
+    )
     return {"sweep_grid": grid, "sweep_lhs": lhs}
 
 
@@ -291,8 +305,25 @@ def test_seed_files_are_valid(tmp_path):
     for name, text in seed_sweeps().items():
         path = write_sweep_dir(tmp_path / name, text.encode())
         out = tmp_path / name / "out"
-        outcome = call_main(["sweep", str(path), "--out", str(out), "-q", "--workers", "1", "-n", "3", "--steps", "5",
-                             "--max-points", "4"], tmp_path / name, SWEEP_LIMIT_S)
+        outcome = call_main(
+            [
+                "sweep",
+                str(path),
+                "--out",
+                str(out),
+                "-q",
+                "--workers",
+                "1",
+                "-n",
+                "3",
+                "--steps",
+                "5",
+                "--max-points",
+                "4",
+            ],
+            tmp_path / name,
+            SWEEP_LIMIT_S,
+        )
         assert outcome.rc == 0, outcome
         assert (out / "points.csv").is_file()
 
@@ -300,9 +331,23 @@ def test_seed_files_are_valid(tmp_path):
 # ------------------------------------------------------------------------------------------------
 # Named escapes: names and ids that would lead out of the out dir are refused, nothing is written
 # ------------------------------------------------------------------------------------------------
-ESCAPE_MARK = f"truce_fuzz_escape_{os.getpid()}"
-ESCAPE_NAMES = ["../x", f"../../{ESCAPE_MARK}", f"/tmp/{ESCAPE_MARK}", f"/{ESCAPE_MARK}", "/abs", "a/b", "x" * 200,
-                "", "..", ".", "a\\b", "~/x", "a\u2215b", "a/../../b"]
+ESCAPE_MARK = "truce_fuzz_escape_mark"  # one name for every test process, so parallel runs collect the same ids
+ESCAPE_NAMES = [
+    "../x",
+    f"../../{ESCAPE_MARK}",
+    f"/tmp/{ESCAPE_MARK}",
+    f"/{ESCAPE_MARK}",
+    "/abs",
+    "a/b",
+    "x" * 200,
+    "",
+    "..",
+    ".",
+    "a\\b",
+    "~/x",
+    "a\u2215b",
+    "a/../../b",
+]
 
 SMALL = SMALL_SCENARIO
 
@@ -339,8 +384,11 @@ def test_faction_or_backer_id_that_would_escape_is_refused(tmp_path, section, id
     (tmp_path / "cwd").mkdir()
     out = tmp_path / "out"
     before = tree(tmp_path)
-    outcome = call_main(["run", str(path), "-n", "3", "--steps", "5", "--out", str(out), "-q", "--workers", "1"],
-                        tmp_path / "cwd", RUN_LIMIT_S)
+    outcome = call_main(
+        ["run", str(path), "-n", "3", "--steps", "5", "--out", str(out), "-q", "--workers", "1"],
+        tmp_path / "cwd",
+        RUN_LIMIT_S,
+    )
     assert_contract(outcome, f"{section} id {ident!r}")
     assert outcome.rc == 2 and f"{section}." in outcome.err and "id" in outcome.err, outcome
     assert_only_inside(before, tmp_path, None, f"{section} id {ident!r}")
@@ -352,13 +400,15 @@ SWEEP_ESCAPES = ["../x", f"../../{ESCAPE_MARK}", f"/tmp/{ESCAPE_MARK}", "a/b", "
 @pytest.mark.parametrize("name", SWEEP_ESCAPES, ids=[repr(n)[:24] for n in SWEEP_ESCAPES])
 def test_sweep_name_that_would_escape_is_refused(tmp_path, name):
     text = seed_sweeps()["sweep_grid"]
-    text = edit(text, "name: libya_russia_pressure_monitoring",
-                "name: " + json.dumps(name))
+    text = edit(text, "name: libya_russia_pressure_monitoring", "name: " + json.dumps(name))
     path = write_sweep_dir(tmp_path, text.encode())
     (tmp_path / "cwd").mkdir()
     before = tree(tmp_path)
-    outcome = call_main(["sweep", str(path), "-q", "--workers", "1", "-n", "3", "--steps", "5", "--max-points", "4"],
-                        tmp_path / "cwd", SWEEP_LIMIT_S)  # no --out: the name picks results/sweeps/<name>
+    outcome = call_main(
+        ["sweep", str(path), "-q", "--workers", "1", "-n", "3", "--steps", "5", "--max-points", "4"],
+        tmp_path / "cwd",
+        SWEEP_LIMIT_S,
+    )  # no --out: the name picks results/sweeps/<name>
     assert_contract(outcome, f"sweep name {name!r}")
     assert outcome.rc == 2 and "name" in outcome.err, outcome
     assert_only_inside(before, tmp_path, None, f"sweep name {name!r}")
@@ -390,8 +440,9 @@ def _nasty_inputs() -> list:
         "dashes_2000": b"- " * 2000 + b"x\n",
         "python_apply": (libya + "description: !!python/object/apply:os.system ['touch PWNED']\n").encode(),
         "python_apply_top": b"!!python/object/apply:os.system ['touch PWNED']\n",
-        "python_new": (libya.replace("seed: 20200112", "seed: !!python/object/new:subprocess.Popen [[touch, PWNED]]")
-                       .encode()),
+        "python_new": (
+            libya.replace("seed: 20200112", "seed: !!python/object/new:subprocess.Popen [[touch, PWNED]]").encode()
+        ),
         "python_name": libya.replace("horizon_days: 180", "horizon_days: !!python/name:os.system").encode(),
         "binary_tag": libya.replace("horizon_days: 180", "horizon_days: !!binary aGVsbG8=").encode(),
         "bad_binary": libya.replace("horizon_days: 180", "horizon_days: !!binary '@@@'").encode(),
@@ -445,44 +496,183 @@ class Mutant:
 
 
 if HAVE_HYPOTHESIS:
-    SPECIAL_TEXT = ["", " ", "\u202egna", "\u0645\u0644\u064a\u0634\u064a\u0627", "\U0001f54a\ufe0f\u270c",
-                    "\ufb01", "\u03a9", "a\tb", "\x07\x1b[31mred", "\u2028", "\x85", "\ufeff", "~", "null", "yes",
-                    "no", "on", ".nan", ".inf", "0x1F", "0o17", "1_000", "1e3", "2020-01-12", "12:30:00", "=",
-                    "<<", "*", "&", "!", "%", "@", "`", "{", "[", "'", '"', "#", "---", "...", "../evil", "/abs",
-                    "a/b", "C:\\x", "a\x00b", "x" * 70, "x" * 10_000, "a\nb", "a\r\nb", "line\n"]
+    SPECIAL_TEXT = [
+        "",
+        " ",
+        "\u202egna",
+        "\u0645\u0644\u064a\u0634\u064a\u0627",
+        "\U0001f54a\ufe0f\u270c",
+        "\ufb01",
+        "\u03a9",
+        "a\tb",
+        "\x07\x1b[31mred",
+        "\u2028",
+        "\x85",
+        "\ufeff",
+        "~",
+        "null",
+        "yes",
+        "no",
+        "on",
+        ".nan",
+        ".inf",
+        "0x1F",
+        "0o17",
+        "1_000",
+        "1e3",
+        "2020-01-12",
+        "12:30:00",
+        "=",
+        "<<",
+        "*",
+        "&",
+        "!",
+        "%",
+        "@",
+        "`",
+        "{",
+        "[",
+        "'",
+        '"',
+        "#",
+        "---",
+        "...",
+        "../evil",
+        "/abs",
+        "a/b",
+        "C:\\x",
+        "a\x00b",
+        "x" * 70,
+        "x" * 10_000,
+        "a\nb",
+        "a\r\nb",
+        "line\n",
+    ]
     # text of any code point but surrogates (which UTF-8 cannot hold)
     ANY_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
     TEXT = st.one_of(ANY_TEXT, st.sampled_from(SPECIAL_TEXT))
     NUMBERS = st.one_of(
-        st.sampled_from([10**400, -10**400, 2**63, 2**63 - 1, 2**64, -1, 0, 1, 3650, 3651, 10**7, 10**7 + 1,
-                         -0.0, 0.5, 1e308, -1e308, 5e-324, 1e-320, math.nan, math.inf, -math.inf, 1e6, 1e6 + 1,
-                         1.0000001, -1e-9]),
-        st.integers(-2**80, 2**80), st.floats())
-    SCALARS = st.one_of(TEXT, NUMBERS, st.booleans(), st.none(), st.dates(),
-                        st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30)))
-    DISTRIBUTION = st.builds(lambda kind, params: {kind: params},
-                             st.sampled_from(["uniform", "normal", "triangular", "beta", "", "Uniform"]),
-                             st.one_of(st.lists(NUMBERS, max_size=4), NUMBERS, TEXT))
+        st.sampled_from(
+            [
+                10**400,
+                -(10**400),
+                2**63,
+                2**63 - 1,
+                2**64,
+                -1,
+                0,
+                1,
+                3650,
+                3651,
+                10**7,
+                10**7 + 1,
+                -0.0,
+                0.5,
+                1e308,
+                -1e308,
+                5e-324,
+                1e-320,
+                math.nan,
+                math.inf,
+                -math.inf,
+                1e6,
+                1e6 + 1,
+                1.0000001,
+                -1e-9,
+            ]
+        ),
+        st.integers(-(2**80), 2**80),
+        st.floats(),
+    )
+    SCALARS = st.one_of(
+        TEXT,
+        NUMBERS,
+        st.booleans(),
+        st.none(),
+        st.dates(),
+        st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30)),
+    )
+    DISTRIBUTION = st.builds(
+        lambda kind, params: {kind: params},
+        st.sampled_from(["uniform", "normal", "triangular", "beta", "", "Uniform"]),
+        st.one_of(st.lists(NUMBERS, max_size=4), NUMBERS, TEXT),
+    )
     WEIRD_VALUE = st.one_of(
-        SCALARS, DISTRIBUTION,
+        SCALARS,
+        DISTRIBUTION,
         st.lists(SCALARS, max_size=4),
         st.dictionaries(TEXT, SCALARS, max_size=3),
-        st.binary(max_size=16),               # dumped as !!binary
+        st.binary(max_size=16),  # dumped as !!binary
         st.sets(st.integers(-5, 5), max_size=3),  # dumped as !!set
-        st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=2) | st.dictionaries(TEXT, inner, max_size=2),
-                     max_leaves=8))
+        st.recursive(
+            SCALARS, lambda inner: st.lists(inner, max_size=2) | st.dictionaries(TEXT, inner, max_size=2), max_leaves=8
+        ),
+    )
     WEIRD_KEY = st.one_of(
-        st.sampled_from(["../evil", "/abs", "a/b", "", " ", "a b", "..", "x" * 65, "\u00df", "gna", "lna", "turkey",
-                         "\U0001f54a", "\u202elna", "a.b", "*", "factions", "1abc", "_x"]),
-        ANY_TEXT, st.integers(-3, 3), st.none(), st.booleans(), st.just(1.5))
+        st.sampled_from(
+            [
+                "../evil",
+                "/abs",
+                "a/b",
+                "",
+                " ",
+                "a b",
+                "..",
+                "x" * 65,
+                "\u00df",
+                "gna",
+                "lna",
+                "turkey",
+                "\U0001f54a",
+                "\u202elna",
+                "a.b",
+                "*",
+                "factions",
+                "1abc",
+                "_x",
+            ]
+        ),
+        ANY_TEXT,
+        st.integers(-3, 3),
+        st.none(),
+        st.booleans(),
+        st.just(1.5),
+    )
     NAMES = st.one_of(st.sampled_from(ESCAPE_NAMES + ["x" * 64, "x" * 65, "CON", "nul", "a" * 500]), TEXT)
-    TAGS = ["!!python/object/apply:os.system ['touch PWNED']", "!!python/object/apply:os.system",
-            "!!python/name:os.system", "!!python/object:collections.OrderedDict {}",
-            "!!python/object/new:subprocess.Popen [[touch, PWNED]]", "!!python/module:os", "!!binary aGVsbG8=",
-            "!!binary '@@@'", "!!set {a, b}", "!!timestamp 2020-13-45", "!!timestamp 2020-01-12", "!foo bar", "!foo",
-            "!<tag:example.com,2000:x> 1", "!!int abc", "!!float xyz", "!!bool maybe", "!!str 1", "!!null x",
-            "!!map [1]", "!!seq {a: 1}", "!!omap [a: 1]", "!!pairs [a: 1]", "!!int", "!!float", "!!str",
-            "&anchor", "*undefined", "!!python/tuple [1, 2]", "!!python/bytes aGk=", "!!merge", "!!value"]
+    TAGS = [
+        "!!python/object/apply:os.system ['touch PWNED']",
+        "!!python/object/apply:os.system",
+        "!!python/name:os.system",
+        "!!python/object:collections.OrderedDict {}",
+        "!!python/object/new:subprocess.Popen [[touch, PWNED]]",
+        "!!python/module:os",
+        "!!binary aGVsbG8=",
+        "!!binary '@@@'",
+        "!!set {a, b}",
+        "!!timestamp 2020-13-45",
+        "!!timestamp 2020-01-12",
+        "!foo bar",
+        "!foo",
+        "!<tag:example.com,2000:x> 1",
+        "!!int abc",
+        "!!float xyz",
+        "!!bool maybe",
+        "!!str 1",
+        "!!null x",
+        "!!map [1]",
+        "!!seq {a: 1}",
+        "!!omap [a: 1]",
+        "!!pairs [a: 1]",
+        "!!int",
+        "!!float",
+        "!!str",
+        "&anchor",
+        "*undefined",
+        "!!python/tuple [1, 2]",
+        "!!python/bytes aGk=",
+        "!!merge",
+        "!!value",
+    ]
 
     def _nodes(data, prefix=()):
         """(path, value) of every node below ``data``, depth first; the root itself is left out."""
@@ -555,8 +745,15 @@ if HAVE_HYPOTHESIS:
         return f"nest {_dotted(path)} in {depth} {'lists' if as_list else 'mappings'}"
 
     SECTION_FIELDS = {"factions": FACTION_FIELDS, "backers": BACKER_FIELDS}
-    EXTREME_DATES = [dt.date(1, 1, 1), dt.date(1677, 9, 21), dt.date(2262, 4, 12), dt.date(9999, 12, 31),
-                     dt.date(2020, 2, 29), "2020-01-12", "9999-12-31"]
+    EXTREME_DATES = [
+        dt.date(1, 1, 1),
+        dt.date(1677, 9, 21),
+        dt.date(2262, 4, 12),
+        dt.date(9999, 12, 31),
+        dt.date(2020, 2, 29),
+        "2020-01-12",
+        "9999-12-31",
+    ]
 
     def op_extreme(draw, data):
         """An in-range extreme: a field at the end of its range, or spread over all of it."""
@@ -576,9 +773,18 @@ if HAVE_HYPOTHESIS:
             if f.kind == "int":
                 value = draw(st.sampled_from([int(lo), int(hi)]))
             else:
-                value = draw(st.sampled_from(ends + [{"uniform": [lo, hi]}, {"triangular": [lo, lo, hi]},
-                                                     {"normal": [hi, (hi - lo) * 10]}, {"uniform": [lo, lo]},
-                                                     {"normal": [lo, 0]}]))
+                value = draw(
+                    st.sampled_from(
+                        ends
+                        + [
+                            {"uniform": [lo, hi]},
+                            {"triangular": [lo, lo, hi]},
+                            {"normal": [hi, (hi - lo) * 10]},
+                            {"uniform": [lo, lo]},
+                            {"normal": [lo, 0]},
+                        ]
+                    )
+                )
         node = data
         for k in path[:-1]:
             if not isinstance(node.get(k), dict):
@@ -593,14 +799,38 @@ if HAVE_HYPOTHESIS:
         data["design"] = design
         data["n"] = draw(st.sampled_from([1, 2, 3, 4, 0, -1, 2**40, 1.0, 1.5, "2"]))
         data["morris_levels"] = draw(st.sampled_from([2, 3, 4, 1, 100, 101]))
-        fields = draw(st.lists(st.sampled_from(["backers.russia.pressure", "mediator.monitoring",
-                                                "factions.gna.strength", "behaviour.contest_exponent",
-                                                "backers.egypt.red_line", "factions.lna.control",
-                                                "horizon_days", "behaviour.spiral_window_days"]),
-                               min_size=1, max_size=3, unique=True))
-        spec = draw(st.sampled_from([{"uniform": [0.0, 1.0]}, {"uniform": [0.2, 0.2]}, [0.0, 1.0], [0.5],
-                                     {"from": 0.0, "to": 1.0, "num": 2}, {"from": 1.0, "to": 0.0, "num": 2},
-                                     {"uniform": [0.0, 1e-300]}]))
+        fields = draw(
+            st.lists(
+                st.sampled_from(
+                    [
+                        "backers.russia.pressure",
+                        "mediator.monitoring",
+                        "factions.gna.strength",
+                        "behaviour.contest_exponent",
+                        "backers.egypt.red_line",
+                        "factions.lna.control",
+                        "horizon_days",
+                        "behaviour.spiral_window_days",
+                    ]
+                ),
+                min_size=1,
+                max_size=3,
+                unique=True,
+            )
+        )
+        spec = draw(
+            st.sampled_from(
+                [
+                    {"uniform": [0.0, 1.0]},
+                    {"uniform": [0.2, 0.2]},
+                    [0.0, 1.0],
+                    [0.5],
+                    {"from": 0.0, "to": 1.0, "num": 2},
+                    {"from": 1.0, "to": 0.0, "num": 2},
+                    {"uniform": [0.0, 1e-300]},
+                ]
+            )
+        )
         data["vary"] = {f: spec for f in fields}
         return f"design {design} n={data['n']!r} levels={data['morris_levels']} vary={data['vary']!r:.120}"
 
@@ -640,22 +870,67 @@ if HAVE_HYPOTHESIS:
         return raw[:at], f"truncate at byte {at}"
 
     def tx_junk(draw, raw):
-        junk = draw(st.one_of(st.binary(min_size=1, max_size=64),
-                              st.sampled_from([b"\x00", b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xef\xbb\xbf", b"\t",
-                                               b"\r", b"\x1b[2J", b"\xe2\x80\xae", b"%YAML 1.1\n", b"---\n",
-                                               b"...\n", b"{", b"]", b": :", b"&a *a", b"? "])))
+        junk = draw(
+            st.one_of(
+                st.binary(min_size=1, max_size=64),
+                st.sampled_from(
+                    [
+                        b"\x00",
+                        b"\xff",
+                        b"\xc3",
+                        b"\xed\xa0\x80",
+                        b"\xef\xbb\xbf",
+                        b"\t",
+                        b"\r",
+                        b"\x1b[2J",
+                        b"\xe2\x80\xae",
+                        b"%YAML 1.1\n",
+                        b"---\n",
+                        b"...\n",
+                        b"{",
+                        b"]",
+                        b": :",
+                        b"&a *a",
+                        b"? ",
+                    ]
+                ),
+            )
+        )
         at = draw(st.integers(0, len(raw)))
         return raw[:at] + junk + raw[at:], f"insert {junk!r} at byte {at}"
 
     def tx_replace_all(draw, raw):
         text = raw.decode("utf-8", errors="replace")
-        new = draw(st.one_of(
-            st.binary(max_size=512),
-            st.sampled_from([b"", b"\n", b"   \n", b"# c\n", b"---\n", b"...\n", b"~\n", b"null", b"[]", b"{}",
-                             b'""', b"0", b"- a\n", b"!!python/object/apply:os.system ['touch PWNED']\n",
-                             b"\xef\xbb\xbf", text.encode("utf-16"), text.encode("utf-32"),
-                             text.encode("latin-1", errors="replace").replace(b"a", b"\xe9"),
-                             raw + b"\n---\n" + raw, raw.replace(b"\n", b"\r\n"), raw.replace(b"\n", b"\r")])))
+        new = draw(
+            st.one_of(
+                st.binary(max_size=512),
+                st.sampled_from(
+                    [
+                        b"",
+                        b"\n",
+                        b"   \n",
+                        b"# c\n",
+                        b"---\n",
+                        b"...\n",
+                        b"~\n",
+                        b"null",
+                        b"[]",
+                        b"{}",
+                        b'""',
+                        b"0",
+                        b"- a\n",
+                        b"!!python/object/apply:os.system ['touch PWNED']\n",
+                        b"\xef\xbb\xbf",
+                        text.encode("utf-16"),
+                        text.encode("utf-32"),
+                        text.encode("latin-1", errors="replace").replace(b"a", b"\xe9"),
+                        raw + b"\n---\n" + raw,
+                        raw.replace(b"\n", b"\r\n"),
+                        raw.replace(b"\n", b"\r"),
+                    ]
+                ),
+            )
+        )
         return new, f"replace the whole file ({len(new)} bytes)"
 
     def tx_deep(draw, raw):
@@ -689,7 +964,7 @@ if HAVE_HYPOTHESIS:
             text, found = re.subn(rf"(?m)^{where}:.*$", f"{where}: {big}", text, count=1)
             text += "" if found else f"{where}: {big}\n"
         elif where == "label" and "events:\n" in text:
-            text = text.replace("events:\n", f"events:\n  - {{day: 1, talks: true, label: \"{big}\"}}\n", 1)
+            text = text.replace("events:\n", f'events:\n  - {{day: 1, talks: true, label: "{big}"}}\n', 1)
         elif where == "id" and "factions:\n" in text:
             text = text.replace("factions:\n", f"factions:\n  {big}: {{strength: 1, control: 0}}\n", 1)
         elif where == "comment":
@@ -707,16 +982,33 @@ if HAVE_HYPOTHESIS:
         lines[i] = b"\t" + lines[i].lstrip(b" ")
         return b"\n".join(lines), f"tab indent on line {i + 1}"
 
-    TEXTUAL = [tx_duplicate, tx_duplicate, tx_tag, tx_tag, tx_truncate, tx_junk, tx_replace_all, tx_deep, tx_long,
-               tx_tabs]
+    TEXTUAL = [
+        tx_duplicate,
+        tx_duplicate,
+        tx_tag,
+        tx_tag,
+        tx_truncate,
+        tx_junk,
+        tx_replace_all,
+        tx_deep,
+        tx_long,
+        tx_tabs,
+    ]
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def _parsed(text: str):
         return yaml.safe_load(text)
 
     @st.composite
-    def mutants(draw, seeds: dict[str, str], structured=tuple(STRUCTURED), textual=tuple(TEXTUAL),
-                max_structured: int = 3, max_textual: int = 2, extra=()):
+    def mutants(
+        draw,
+        seeds: dict[str, str],
+        structured=tuple(STRUCTURED),
+        textual=tuple(TEXTUAL),
+        max_structured: int = 3,
+        max_textual: int = 2,
+        extra=(),
+    ):
         origin = draw(st.sampled_from(sorted(seeds)))
         mutant = Mutant(origin)
         text = seeds[origin]
@@ -737,15 +1029,27 @@ if HAVE_HYPOTHESIS:
 
     def fuzz_settings(examples: int):
         """Reproducible settings: derandomized by default, or seeded from TRUCE_FUZZ_SEED."""
+
         def apply(test):
             phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if FUZZ_SHRINK else [])
-            s = settings(max_examples=max(1, int(examples * FUZZ_SCALE)), deadline=None, phases=phases,
-                         derandomize=FUZZ_SEED is None, database=None, print_blob=True,
-                         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                                HealthCheck.data_too_large, HealthCheck.filter_too_much,
-                                                HealthCheck.large_base_example])
+            s = settings(
+                max_examples=max(1, int(examples * FUZZ_SCALE)),
+                deadline=None,
+                phases=phases,
+                derandomize=FUZZ_SEED is None,
+                database=None,
+                print_blob=True,
+                suppress_health_check=[
+                    HealthCheck.too_slow,
+                    HealthCheck.function_scoped_fixture,
+                    HealthCheck.data_too_large,
+                    HealthCheck.filter_too_much,
+                    HealthCheck.large_base_example,
+                ],
+            )
             test = s(test)
             return seed(int(FUZZ_SEED))(test) if FUZZ_SEED is not None else test
+
         return apply
 
     # ------------------------------------------------------------------------------------------
@@ -770,8 +1074,16 @@ if HAVE_HYPOTHESIS:
         shutil.rmtree(work)
 
     @fuzz_settings(examples=14)
-    @given(mutant=mutants(seed_scenarios(), structured=VALIDISH, textual=(tx_tag, tx_duplicate, tx_long),
-                          max_structured=2, max_textual=1, extra=(op_name, op_rename, op_replace)))
+    @given(
+        mutant=mutants(
+            seed_scenarios(),
+            structured=VALIDISH,
+            textual=(tx_tag, tx_duplicate, tx_long),
+            max_structured=2,
+            max_textual=1,
+            extra=(op_name, op_rename, op_replace),
+        )
+    )
     def test_fuzzed_scenario_runs_or_is_refused_writing_only_its_out_dir(tmp_path, mutant):
         """`run` on a mutation: status 0 and everything inside --out, or 2 with one line and nothing written."""
         note(mutant.context())
@@ -780,8 +1092,11 @@ if HAVE_HYPOTHESIS:
         path, out = work / "scenario.yaml", work / "out"
         path.write_bytes(mutant.raw)
         before = tree(work)
-        outcome = call_main(["run", str(path), "-n", "3", "--steps", "5", "--out", str(out), "-q", "--workers", "1"],
-                            work / "cwd", RUN_LIMIT_S)
+        outcome = call_main(
+            ["run", str(path), "-n", "3", "--steps", "5", "--out", str(out), "-q", "--workers", "1"],
+            work / "cwd",
+            RUN_LIMIT_S,
+        )
         judge(outcome, mutant.raw, "run", mutant.context())
         event(f"exit status {outcome.rc}")  # shown by --hypothesis-show-statistics
         if outcome.rc == 0:
@@ -795,7 +1110,7 @@ if HAVE_HYPOTHESIS:
     @given(mutant=mutants(seed_sweeps(), extra=(op_sweep_design, op_sweep_design)))
     def test_fuzzed_sweep_file_loads_or_is_refused_in_one_line(tmp_path, mutant):
         """The sweep loader (as `sweep` calls it) on a mutation: a sweep of <= 4 points, or one ScenarioError line."""
-        from sim.sweep import is_sweep_file, load_sweep
+        from truce_sim.sweeps.spec import is_sweep_file, load_sweep
 
         note(mutant.context())
         work = Path(tempfile.mkdtemp(dir=tmp_path))
@@ -814,17 +1129,25 @@ if HAVE_HYPOTHESIS:
                 raise AssertionError(f"not one line: {message[:2000]!r}\n{mutant.context()}\n{replay_hint()}") from None
         except BaseException:  # noqa: BLE001 - a traceback for the user
             assume(known_bug(mutant.raw, "sweep") is None)
-            raise AssertionError(f"load_sweep raised:\n{traceback.format_exc()}\n{mutant.context()}\n"
-                                 f"{replay_hint()}") from None
+            raise AssertionError(
+                f"load_sweep raised:\n{traceback.format_exc()}\n{mutant.context()}\n{replay_hint()}"
+            ) from None
         else:
             assert 1 <= len(sweep.points) <= 4, (len(sweep.points), mutant.context())
         assert_only_inside(before, work, None, mutant.context())  # loading writes nothing
         shutil.rmtree(work)
 
     @fuzz_settings(examples=8)
-    @given(mutant=mutants(seed_sweeps(), structured=(op_delete, op_replace, op_rename, op_name, op_extreme),
-                          textual=(tx_tag, tx_duplicate, tx_truncate, tx_junk), max_structured=1, max_textual=1,
-                          extra=(op_sweep_design, op_sweep_design, op_sweep_design)))
+    @given(
+        mutant=mutants(
+            seed_sweeps(),
+            structured=(op_delete, op_replace, op_rename, op_name, op_extreme),
+            textual=(tx_tag, tx_duplicate, tx_truncate, tx_junk),
+            max_structured=1,
+            max_textual=1,
+            extra=(op_sweep_design, op_sweep_design, op_sweep_design),
+        )
+    )
     def test_fuzzed_sweep_runs_or_is_refused_writing_only_its_out_dir(tmp_path, mutant):
         """`sweep` on a mutation: status 0 with <= 4 points inside --out, or 2 with one line."""
         note(mutant.context())
@@ -832,8 +1155,25 @@ if HAVE_HYPOTHESIS:
         path, out = write_sweep_dir(work, mutant.raw), work / "out"
         (work / "cwd").mkdir()
         before = tree(work)
-        outcome = call_main(["sweep", str(path), "--out", str(out), "-q", "--workers", "1", "-n", "3", "--steps", "5",
-                             "--max-points", "4"], work / "cwd", SWEEP_LIMIT_S)
+        outcome = call_main(
+            [
+                "sweep",
+                str(path),
+                "--out",
+                str(out),
+                "-q",
+                "--workers",
+                "1",
+                "-n",
+                "3",
+                "--steps",
+                "5",
+                "--max-points",
+                "4",
+            ],
+            work / "cwd",
+            SWEEP_LIMIT_S,
+        )
         judge(outcome, mutant.raw, "sweep_run", mutant.context())
         event(f"exit status {outcome.rc}")  # shown by --hypothesis-show-statistics
         if outcome.rc == 0:
@@ -845,6 +1185,7 @@ if HAVE_HYPOTHESIS:
         shutil.rmtree(work)
 
 else:  # pragma: no cover
+
     @pytest.mark.skip(reason="hypothesis is not installed: pip install -e '.[test]'")
     def test_fuzz_needs_hypothesis():
         pass
@@ -863,12 +1204,16 @@ def _check(tmp_path: Path, text: str | bytes, command: str = "check", limit: int
     return call_main(argv, tmp_path / "cwd", limit)
 
 
-@pytest.mark.parametrize("text", [
-    SMALL + '"foo\\nbar": 1\n',                                              # an unknown key with a newline
-    edit(SMALL, "gna: {strength: 1.0,", 'gna: {strength: "a\\nb",'),       # text where a number belongs
-    edit(SMALL, "horizon_days: 30", 'horizon_days: "30\\r\\n"'),             # text where a whole number belongs
-    SMALL + 'start_date: "12\\nJan"\n',                                    # not a date
-], ids=["key", "number", "whole_number", "date"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        SMALL + '"foo\\nbar": 1\n',  # an unknown key with a newline
+        edit(SMALL, "gna: {strength: 1.0,", 'gna: {strength: "a\\nb",'),  # text where a number belongs
+        edit(SMALL, "horizon_days: 30", 'horizon_days: "30\\r\\n"'),  # text where a whole number belongs
+        SMALL + 'start_date: "12\\nJan"\n',  # not a date
+    ],
+    ids=["key", "number", "whole_number", "date"],
+)
 def test_bug_error_with_newline_from_the_file_is_one_line(tmp_path, text):
     outcome = _check(tmp_path, text)
     assert_contract(outcome, f"input {show(text)}")
@@ -908,8 +1253,9 @@ def test_bug_sweep_base_with_nul_byte(tmp_path):
 
 
 def test_bug_sweep_name_too_long_for_a_file_name(tmp_path):
-    text = "name: " + "x" * 300 + "\nbase: base.yaml\ndesign: grid\nvary:\n  mediator.monitoring: [0.1]\n" + \
-           SWEEP_METRICS
+    text = (
+        "name: " + "x" * 300 + "\nbase: base.yaml\ndesign: grid\nvary:\n  mediator.monitoring: [0.1]\n" + SWEEP_METRICS
+    )
     write_sweep_dir(tmp_path, text.encode())
     before = tree(tmp_path)
     outcome = _sweep_outcome(tmp_path, text, out=False)
@@ -940,8 +1286,10 @@ def test_bug_alias_bomb_hangs_check(tmp_path):
 
 def test_bug_sweep_heatmap_of_an_all_nan_metric(tmp_path):
     # 3 worlds over 5 days: over half survive at every point, so median_survival_days is NaN throughout
-    text = ("base: base.yaml\ndesign: grid\nseed: 7\nvary:\n  mediator.monitoring: [0.0, 1.0]\n"
-            "  backers.russia.pressure: [0.0, 1.0]\nmetrics: [median_survival_days]\n")
+    text = (
+        "base: base.yaml\ndesign: grid\nseed: 7\nvary:\n  mediator.monitoring: [0.0, 1.0]\n"
+        "  backers.russia.pressure: [0.0, 1.0]\nmetrics: [median_survival_days]\n"
+    )
     outcome = _sweep_outcome(tmp_path, text)
     assert_contract(outcome, "two-field grid, median_survival_days NaN everywhere")
     assert (tmp_path / "out" / "report.html").is_file()

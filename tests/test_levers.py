@@ -1,9 +1,10 @@
 """The explorer's levers map sliders to scenarios (no browser needed)."""
+
 import numpy as np
 
-import sim
-from sim.levers import WITHDRAW, lever_scenario, levers_of
-from sim.model import TruceModel
+import truce_sim as sim
+from truce_sim.core.model import TruceModel
+from truce_sim.levers import WITHDRAW, lever_scenario, levers_of
 
 from .conftest import SCENARIOS
 

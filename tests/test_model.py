@@ -1,12 +1,13 @@
 """The Mesa model: construction, one day's order, agent-order invariance, events, distributions."""
+
 import mesa
 import numpy as np
 import pytest
 
-import sim
-from sim.agents import Backer, Faction, Mediator
-from sim.model import TruceModel
-from sim.scenario import BEHAVIOUR_FIELDS
+import truce_sim as sim
+from truce_sim.core.agents import Backer, Faction, Mediator
+from truce_sim.core.model import TruceModel
+from truce_sim.core.scenario import BEHAVIOUR_FIELDS
 
 from .conftest import SCENARIOS
 
@@ -59,12 +60,15 @@ def test_rng_must_be_an_int():
 
 
 def test_events_set_scale_and_add_on_their_day(tmp_path):
-    text = (SCENARIOS / "stalemate_joint_pressure.yaml").read_text() + """
+    text = (
+        (SCENARIOS / "stalemate_joint_pressure.yaml").read_text()
+        + """
 events:
   - {day: 3, set: {backers.patron_north.support: 0.02}}
   - {day: 4, scale: {backers.*.pressure: 0}}
   - {day: 5, add: {factions.south.grievance: 2.0}}
 """
+    )
     path = tmp_path / "events.yaml"
     path.write_text(text)
     model = TruceModel(sim.load_scenario(path), replicates=4)
@@ -86,10 +90,14 @@ events:
 
 
 def test_uncertain_facts_are_drawn_per_world_and_recorded(tmp_path):
-    scenario = sim.load_scenario(SCENARIOS / "stalemate_joint_pressure.yaml",
-                                 ["factions.north.cohesion={uniform: [0.2, 0.4]}",
-                                  "backers.patron_south.pressure={triangular: [0.1, 0.5, 0.6]}",
-                                  "factions.south.strength={normal: [1.0, 0.2]}"])
+    scenario = sim.load_scenario(
+        SCENARIOS / "stalemate_joint_pressure.yaml",
+        [
+            "factions.north.cohesion={uniform: [0.2, 0.4]}",
+            "backers.patron_south.pressure={triangular: [0.1, 0.5, 0.6]}",
+            "factions.south.strength={normal: [1.0, 0.2]}",
+        ],
+    )
     model = TruceModel(scenario, replicates=2000)
     table = model.world_table()
     cohesion = table["factions.north.cohesion"]
@@ -108,8 +116,9 @@ def test_uncertain_facts_are_drawn_per_world_and_recorded(tmp_path):
 
 
 def test_control_drawn_from_distributions_is_renormalised():
-    scenario = sim.load_scenario(SCENARIOS / "stalemate_joint_pressure.yaml",
-                                 ["factions.north.control={uniform: [0.3, 0.7]}"])
+    scenario = sim.load_scenario(
+        SCENARIOS / "stalemate_joint_pressure.yaml", ["factions.north.control={uniform: [0.3, 0.7]}"]
+    )
     model = TruceModel(scenario, replicates=500)
     np.testing.assert_allclose(model.factions[0].control + model.factions[1].control, 1.0)
     assert model.factions[0].control.std() > 0.01

@@ -1,12 +1,13 @@
 """docs/ODD.md matches the code: its state variables exist on the agents and the model, every
-array the agents hold is described, and its constants are exactly those of sim/defaults.yaml."""
+array the agents hold is described, and its constants are exactly those of truce_sim/core/defaults.yaml."""
+
 import re
 
 import numpy as np
 
-from sim.agents import Backer, Faction, Mediator
-from sim.model import TruceModel
-from sim.scenario import BEHAVIOUR_FIELDS
+from truce_sim.core.agents import Backer, Faction, Mediator
+from truce_sim.core.model import TruceModel
+from truce_sim.core.scenario import BEHAVIOUR_FIELDS
 
 from .conftest import ROOT
 
@@ -38,8 +39,10 @@ def test_state_variables_exist_and_are_all_described():
 
 def test_constants_are_exactly_the_defaults_file():
     documented = table_names("Behavioural constants")
-    assert documented == set(BEHAVIOUR_FIELDS), (sorted(documented - set(BEHAVIOUR_FIELDS)),
-                                                 sorted(set(BEHAVIOUR_FIELDS) - documented))
+    assert documented == set(BEHAVIOUR_FIELDS), (
+        sorted(documented - set(BEHAVIOUR_FIELDS)),
+        sorted(set(BEHAVIOUR_FIELDS) - documented),
+    )
     # and the submodel equations mention each constant
     submodels = ODD.split("## 7. Submodels", 1)[1].split("### Behavioural constants", 1)[0]
     for name in BEHAVIOUR_FIELDS:

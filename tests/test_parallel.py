@@ -1,15 +1,22 @@
 """Batches, worker processes and streamed aggregates never change a result."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
-import sim
-from sim.aggregate import SHARE_BINS
+import truce_sim as sim
+from truce_sim.runs.aggregate import SHARE_BINS
 
 from .conftest import ARCHETYPES, HISTORICAL, SCENARIOS
 
 
-@pytest.mark.parametrize("name", HISTORICAL + ARCHETYPES)
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.slow) if n != "stalemate_joint_pressure" else n
+        for n in HISTORICAL + ARCHETYPES
+    ],
+)
 def test_batch_sizes_and_workers_give_identical_results(name):
     path = SCENARIOS / f"{name}.yaml"
     whole = sim.run_ensemble(path, replicates=1000, seed=3, steps=60, batch_size=1000, workers=1)
@@ -27,8 +34,9 @@ def test_batch_sizes_and_workers_give_identical_results(name):
 @pytest.fixture(scope="module")
 def with_paths(tmp_path_factory):
     paths_dir = tmp_path_factory.mktemp("paths")
-    kept = sim.run_ensemble(SCENARIOS / "libya_2020_january.yaml", replicates=600, seed=9, steps=90,
-                            batch_size=250, paths_dir=paths_dir)
+    kept = sim.run_ensemble(
+        SCENARIOS / "libya_2020_january.yaml", replicates=600, seed=9, steps=90, batch_size=250, paths_dir=paths_dir
+    )
     streamed = sim.run_ensemble(SCENARIOS / "libya_2020_january.yaml", replicates=600, seed=9, steps=90)
     return kept, streamed
 
@@ -54,7 +62,9 @@ def test_streamed_aggregates_match_the_paths(with_paths):
             np.testing.assert_allclose(ts[f"{col}_mean"], by_day[col].mean(), atol=1e-6)
             for q in (0.05, 0.5, 0.95):
                 exact = by_day[col].quantile(q, interpolation="lower")
-                inverted = np.array([np.quantile(g.to_numpy(np.float64), q, method="inverted_cdf") for _, g in by_day[col]])
+                inverted = np.array(
+                    [np.quantile(g.to_numpy(np.float64), q, method="inverted_cdf") for _, g in by_day[col]]
+                )
                 # the streamed quantile is the midpoint of the 1/1024-wide bin holding the
                 # inverted-CDF sample quantile, so it lies within half a bin of it
                 diff = np.abs(ts[f"{col}_q{int(q * 100):02d}"].to_numpy() - inverted)
@@ -79,8 +89,11 @@ def test_workers_from_an_interactive_session():
 
     from .conftest import ROOT
 
-    code = ("import sim; r = sim.run_ensemble('scenarios/stalemate_joint_pressure.yaml', replicates=40, steps=20,"
-            " workers=2, batch_size=10); print(r.summary['replicates'], len(r.timeseries))")
+    code = (
+        "import truce_sim as sim; "
+        "r = sim.run_ensemble('scenarios/stalemate_joint_pressure.yaml', replicates=40, steps=20,"
+        " workers=2, batch_size=10); print(r.summary['replicates'], len(r.timeseries))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["40", "21"]

@@ -5,16 +5,25 @@ stay >= 0; survival days lie in [1, horizon]; the Kaplan-Meier curve never rises
 same alone and in its batch. Examples are derandomised (the same on every run) and a failure
 prints the blob that replays it (@reproduce_failure).
 """
+
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.model import TruceModel
-from sim.scenario import Scenario
-from sim.survival import kaplan_meier
+from truce_sim.core.model import TruceModel
+from truce_sim.core.scenario import Scenario
+from truce_sim.runs.survival import kaplan_meier
 
-SETTINGS = settings(max_examples=200, deadline=None, derandomize=True, print_blob=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+pytestmark = pytest.mark.slow  # hundreds of generated ensembles
+
+SETTINGS = settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 unit = st.one_of(st.just(0.0), st.just(1.0), st.floats(0, 1))
 nonneg = st.one_of(st.just(0.0), st.floats(0, 5))
@@ -31,18 +40,31 @@ def scenarios(draw):
         weights = draw(st.lists(st.floats(0.01, 1), min_size=n_factions, max_size=n_factions))
         shares = [w / sum(weights) for w in weights]
     factions = {}
-    for name, share in zip(names, shares):
-        factions[name] = {"strength": draw(nonneg), "control": share, "cohesion": draw(unit), "demand": draw(unit),
-                          "war_cost": draw(nonneg), "grievance": draw(st.one_of(st.just(0.0), st.floats(0, 10)))}
+    for name, share in zip(names, shares, strict=False):
+        factions[name] = {
+            "strength": draw(nonneg),
+            "control": share,
+            "cohesion": draw(unit),
+            "demand": draw(unit),
+            "war_cost": draw(nonneg),
+            "grievance": draw(st.one_of(st.just(0.0), st.floats(0, 10))),
+        }
         if draw(st.integers(0, 4)) == 0:  # an uncertain fact
             factions[name]["cohesion"] = {"uniform": [0.0, 1.0]}
     backers = {}
     for i in range(draw(st.integers(0, 6))):
         clients = draw(st.lists(st.sampled_from(names), min_size=1, max_size=n_factions, unique=True))
         support = draw(st.one_of(st.just(0.0), st.floats(0, 0.05)))
-        backers[f"b{i}"] = {"clients": clients, "support": support, "max_support": support + draw(st.floats(0, 0.05)),
-                            "escalation": draw(unit), "truce_preference": draw(st.floats(-1, 1)),
-                            "pressure": draw(unit), "pressure_decay": draw(unit), "credibility": draw(unit)}
+        backers[f"b{i}"] = {
+            "clients": clients,
+            "support": support,
+            "max_support": support + draw(st.floats(0, 0.05)),
+            "escalation": draw(unit),
+            "truce_preference": draw(st.floats(-1, 1)),
+            "pressure": draw(unit),
+            "pressure_decay": draw(unit),
+            "credibility": draw(unit),
+        }
         if draw(st.booleans()):
             backers[f"b{i}"]["red_line"] = draw(unit)
     talks = draw(st.lists(st.integers(1, horizon), max_size=3, unique=True))
@@ -54,9 +76,16 @@ def scenarios(draw):
         events.append({"day": day, op: {f"factions.{target}.cohesion": value}, "talks": draw(st.booleans())})
         if backers:
             events.append({"day": day, "scale": {"backers.*.pressure": draw(st.floats(0, 2))}})
-    raw = {"name": "property", "horizon_days": horizon, "replicates": 5, "seed": draw(st.integers(0, 2**32)),
-           "factions": factions, "backers": backers, "mediator": {"monitoring": draw(unit), "talks": talks},
-           "events": events}
+    raw = {
+        "name": "property",
+        "horizon_days": horizon,
+        "replicates": 5,
+        "seed": draw(st.integers(0, 2**32)),
+        "factions": factions,
+        "backers": backers,
+        "mediator": {"monitoring": draw(unit), "talks": talks},
+        "events": events,
+    }
     return Scenario.from_dict(raw), horizon
 
 
@@ -91,6 +120,7 @@ def test_invariants_hold_for_any_valid_scenario(case):
     assert ((days >= 1) & (days <= horizon)).all()
     assert (days[~table["collapsed"]] == horizon).all()
     import pandas as pd
+
     curve = kaplan_meier(pd.DataFrame({"survival_days": days, "collapsed": table["collapsed"]})).survival_function_
     assert (np.diff(curve.iloc[:, 0].to_numpy()) <= 1e-12).all(), "the Kaplan-Meier curve rose"
     # determinism: world 4 alone is world 4 of the batch, on every recorded value

@@ -1,10 +1,12 @@
-"""Unit tests of the plain rule functions (sim/rules.py) and the per-world streams (sim/streams.py).
+"""Unit tests of the plain rule functions (truce_sim/core/rules.py) and the per-world streams
+(truce_sim/core/streams.py).
 
 Expected values are computed by hand from the formulas in the docstrings; the comment beside each
 says how. Rules that take the behaviour dict ``b`` get the defaults from
 ``sim.scenario.BEHAVIOUR_FIELDS`` with the constants that matter set explicitly by the test, so
 the hand computations do not depend on the tuned values in defaults.yaml.
 """
+
 from __future__ import annotations
 
 import math
@@ -12,9 +14,9 @@ import math
 import numpy as np
 import pytest
 
-from sim import rules
-from sim.scenario import BEHAVIOUR_FIELDS
-from sim.streams import WorldStreams, poisson_from_uniform
+from truce_sim.core import rules
+from truce_sim.core.scenario import BEHAVIOUR_FIELDS
+from truce_sim.core.streams import WorldStreams, poisson_from_uniform
 
 
 def behaviour(**changes) -> dict:
@@ -32,9 +34,19 @@ def col(*values) -> np.ndarray:
 
 def test_behaviour_defaults_are_complete():
     # every constant the rules read below exists and has a default inside its own range
-    for key in ("spoiler_violation_rate", "authorised_violation_rate", "titfortat", "grievance_violation_weight",
-                "monitoring_deterrence", "signed_violation_damp", "consolidation_violation_damp",
-                "max_violation_rate", "sign_tolerance", "sign_leverage_weight", "sign_noise"):
+    for key in (
+        "spoiler_violation_rate",
+        "authorised_violation_rate",
+        "titfortat",
+        "grievance_violation_weight",
+        "monitoring_deterrence",
+        "signed_violation_damp",
+        "consolidation_violation_damp",
+        "max_violation_rate",
+        "sign_tolerance",
+        "sign_leverage_weight",
+        "sign_noise",
+    ):
         f = BEHAVIOUR_FIELDS[key]
         assert f.lo <= f.default <= f.hi, key
 
@@ -71,7 +83,7 @@ def test_contest_power_all_zero_splits_equally():
         power = rules.contest_power(strength, 1.5)
     np.testing.assert_allclose(power[:, 0], [1 / 3, 1 / 3, 1 / 3])
     # the second world is a normal contest: 1 : 3^1.5 : 0
-    w = np.array([1.0, 3.0 ** 1.5, 0.0])
+    w = np.array([1.0, 3.0**1.5, 0.0])
     np.testing.assert_allclose(power[:, 1], w / w.sum())
 
 
@@ -143,7 +155,7 @@ def test_choice_probabilities_large_values_do_not_overflow():
 def test_choice_probabilities_more_noise_flattens():
     v, o = np.array([1.0]), np.array([2.0])
     spreads = [np.ptp(rules.choice_probabilities(v, o, noise)[:, 0]) for noise in (0.25, 0.5, 1.0, 4.0)]
-    assert all(a > b for a, b in zip(spreads, spreads[1:])), spreads
+    assert all(a > b for a, b in zip(spreads, spreads[1:], strict=False)), spreads
     # noise -> large: every choice tends to 1/3
     np.testing.assert_allclose(rules.choice_probabilities(v, o, 1e6)[:, 0], [1 / 3] * 3, atol=1e-5)
 
@@ -174,16 +186,30 @@ def test_choose_frequencies_match_probabilities():
 
 
 # --- violation_rate ------------------------------------------------------------------------------
-B_VIOL = dict(spoiler_violation_rate=1.0, authorised_violation_rate=2.0, titfortat=0.1,
-              grievance_violation_weight=1.0, monitoring_deterrence=0.6, signed_violation_damp=0.3,
-              consolidation_violation_damp=0.5, max_violation_rate=50.0)
+B_VIOL = dict(
+    spoiler_violation_rate=1.0,
+    authorised_violation_rate=2.0,
+    titfortat=0.1,
+    grievance_violation_weight=1.0,
+    monitoring_deterrence=0.6,
+    signed_violation_damp=0.3,
+    consolidation_violation_damp=0.5,
+    max_violation_rate=50.0,
+)
 
 
-def rate(cohesion=0.5, authorised=0.0, rival_memory=0.0, grievance=0.0, monitoring=0.0, signed=0.0,
-         trust=0.0, **b):
+def rate(cohesion=0.5, authorised=0.0, rival_memory=0.0, grievance=0.0, monitoring=0.0, signed=0.0, trust=0.0, **b):
     a = lambda x: np.array([float(x)])  # noqa: E731
-    return rules.violation_rate(a(cohesion), a(authorised), a(rival_memory), a(grievance), a(monitoring),
-                                a(signed), a(trust), behaviour(**{**B_VIOL, **b}))[0]
+    return rules.violation_rate(
+        a(cohesion),
+        a(authorised),
+        a(rival_memory),
+        a(grievance),
+        a(monitoring),
+        a(signed),
+        a(trust),
+        behaviour(**{**B_VIOL, **b}),
+    )[0]
 
 
 def test_violation_rate_hand_values():
@@ -206,15 +232,15 @@ def test_violation_rate_hand_values():
 def test_violation_rate_falls_with_monitoring_signature_trust():
     for key in ("monitoring", "signed", "trust"):
         values = [rate(authorised=1, **{key: x}) for x in (0.0, 0.3, 0.6, 1.0)]
-        assert all(a > b for a, b in zip(values, values[1:])), (key, values)
+        assert all(a > b for a, b in zip(values, values[1:], strict=False)), (key, values)
 
 
 def test_violation_rate_rises_with_lower_cohesion_and_rival_memory():
     by_cohesion = [rate(cohesion=c) for c in (1.0, 0.8, 0.5, 0.0)]
-    assert all(a < b for a, b in zip(by_cohesion, by_cohesion[1:])), by_cohesion
+    assert all(a < b for a, b in zip(by_cohesion, by_cohesion[1:], strict=False)), by_cohesion
     assert by_cohesion[0] == 0.0  # full cohesion, nothing authorised: no spoilers at all
     by_memory = [rate(rival_memory=m) for m in (0, 1, 5, 20)]
-    assert all(a < b for a, b in zip(by_memory, by_memory[1:])), by_memory
+    assert all(a < b for a, b in zip(by_memory, by_memory[1:], strict=False)), by_memory
 
 
 def test_violation_rate_is_capped():
@@ -313,7 +339,7 @@ def test_decay_pressure():
     p = 0.8
     for _ in range(10):
         p = rules.decay_pressure(p, 0.05)
-    assert p == pytest.approx(0.8 * 0.95 ** 10)
+    assert p == pytest.approx(0.8 * 0.95**10)
 
 
 def test_dependence():
@@ -334,8 +360,9 @@ B_SIGN = dict(sign_tolerance=0.1, sign_leverage_weight=0.1, sign_noise=0.05)
 
 
 def sign(offer, demand, pull=0.0, **b):
-    return rules.sign_probability(np.array([offer]), np.array([demand]), np.array([pull]),
-                                  behaviour(**{**B_SIGN, **b}))[0]
+    return rules.sign_probability(
+        np.array([offer]), np.array([demand]), np.array([pull]), behaviour(**{**B_SIGN, **b})
+    )[0]
 
 
 def test_sign_probability_half_at_the_margin():

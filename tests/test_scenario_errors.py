@@ -1,6 +1,6 @@
 """Every mistake in a scenario file or a --set override is told in one line.
 
-The contract (sim/scenario.py, sim/cli.py): a loader error is a ``sim.ScenarioError`` whose text
+The contract (truce_sim/core/scenario.py, truce_sim/cli.py): a loader error is a ``truce_sim.ScenarioError`` whose text
 is ``file:line: dotted.path: what is wrong`` on a single line; the command line prints it as
 ``error: ...`` on stderr, prints no traceback and exits with status 2, writing nothing.
 
@@ -8,6 +8,7 @@ Broken files are small YAML texts written into ``tmp_path``. Where a line number
 the expected line is computed from the text written here (the line holding the offending key),
 never copied from the program's output.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -17,8 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-import sim
-from sim.scenario import ScenarioError as _ScenarioErrorFromModule
+import truce_sim as sim
+import truce_sim.core.scenario
+from truce_sim.core.scenario import ScenarioError as _ScenarioErrorFromModule
 
 from .conftest import SMALL_SCENARIO, edit
 
@@ -54,8 +56,6 @@ def line_of(text: str, needle: str, occurrence: int = 1) -> int:
     return hits[occurrence - 1]
 
 
-
-
 def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -80,24 +80,30 @@ def _cases():
         c.append(pytest.param(text, line, path, fragments, id=ident))
 
     t = edit(BLOCK, "    cohesion: 0.6", "    cohesin: 0.6")
-    add("unknown_key_did_you_mean", t, "cohesin", "factions.gna.cohesin",
-        "unknown field", "did you mean 'cohesion'")
+    add("unknown_key_did_you_mean", t, "cohesin", "factions.gna.cohesin", "unknown field", "did you mean 'cohesion'")
 
     t = edit(BASE, "{strength: 1.0, control: 0.5}\n  lna", "{strength: 1.0, control: 0.5, cohesin: 0.3}\n  lna")
-    add("unknown_key_in_flow_mapping", t, "cohesin", "factions.gna.cohesin",
-        "unknown field", "did you mean 'cohesion'")
+    add("unknown_key_in_flow_mapping", t, "cohesin", "factions.gna.cohesin", "unknown field", "did you mean 'cohesion'")
 
     t = BASE + "horizon: 90\n"
     add("unknown_top_level_key", t, "horizon:", "horizon", "unknown field", "did you mean 'horizon_days'")
 
     t = BASE + "behaviour:\n  contest_exponnt: 2\n"
-    add("unknown_behaviour_constant", t, "contest_exponnt", "behaviour.contest_exponnt",
-        "unknown field", "did you mean 'contest_exponent'")
+    add(
+        "unknown_behaviour_constant",
+        t,
+        "contest_exponnt",
+        "behaviour.contest_exponnt",
+        "unknown field",
+        "did you mean 'contest_exponent'",
+    )
 
-    t = edit(BLOCK, "    strength: 1.0\n    control: 0.5\n    cohesion",
-             "    strength: strong\n    control: 0.5\n    cohesion")
-    add("text_where_number_needed", t, "strength: strong", "factions.gna.strength",
-        "must be a number", "strong")
+    t = edit(
+        BLOCK,
+        "    strength: 1.0\n    control: 0.5\n    cohesion",
+        "    strength: strong\n    control: 0.5\n    cohesion",
+    )
+    add("text_where_number_needed", t, "strength: strong", "factions.gna.strength", "must be a number", "strong")
 
     t = edit(BLOCK, "horizon_days: 30", "horizon_days: a month")
     add("text_where_whole_number_needed", t, "horizon_days", "horizon_days", "must be a whole number")
@@ -121,10 +127,21 @@ def _cases():
     add("nan_inside_distribution", t, "cohesion:", "factions.gna.cohesion.uniform.0", "finite")
 
     t = edit(BASE, "clients: [gna]", "clients: [gnaa]")
-    add("backer_client_not_a_faction", t, "gnaa", "backers.turkey.clients",
-        "'gnaa' is not a faction", "did you mean 'gna'", "lna")
+    add(
+        "backer_client_not_a_faction",
+        t,
+        "gnaa",
+        "backers.turkey.clients",
+        "'gnaa' is not a faction",
+        "did you mean 'gna'",
+        "lna",
+    )
 
-    t = BASE + "events:\n  - {day: 12, add: {factions.gna.grievance: 0.5}}\n  - {day: 31, set: {backers.turkey.support: 0.02}}\n"
+    t = (
+        BASE
+        + "events:\n  - {day: 12, add: {factions.gna.grievance: 0.5}}\n"
+        + "  - {day: 31, set: {backers.turkey.support: 0.02}}\n"
+    )
     add("event_past_horizon", t, "day: 31", "events.1.day", "past the horizon", "31", "30")
 
     t = edit(BASE, "talks: [1, 7]", "talks: [1, 45]")
@@ -156,10 +173,15 @@ def _cases():
     # the support of a distribution must lie in the field's range: 1.5 > 1
     add("distribution_outside_range", t, "cohesion:", "factions.gna.cohesion.uniform.1", "must be in [0, 1]")
 
-
     t = BASE + "events:\n  - {day: 3, set: {factions.gna.cohesin: 0.3}}\n"
-    add("event_target_unknown_field", t, "cohesin", "events.0.set.factions.gna.cohesin",
-        "unknown field", "did you mean 'cohesion'")
+    add(
+        "event_target_unknown_field",
+        t,
+        "cohesin",
+        "events.0.set.factions.gna.cohesin",
+        "unknown field",
+        "did you mean 'cohesion'",
+    )
 
     t = edit(BASE, "name: base_case\n", "name: base_case\nstart_date: 12\n")
     add("date_given_as_number", t, "start_date", "start_date", "must be a date")
@@ -167,8 +189,11 @@ def _cases():
     t = edit(BLOCK, "cohesion: 0.6", "cohesion: true")
     add("true_where_number_needed", t, "cohesion: true", "factions.gna.cohesion", "must be a number")
 
-    t = edit(BLOCK, "    strength: 1.0\n    control: 0.5\n    cohesion",
-             "    strength: 1" + "0" * 400 + "\n    control: 0.5\n    cohesion")
+    t = edit(
+        BLOCK,
+        "    strength: 1.0\n    control: 0.5\n    cohesion",
+        "    strength: 1" + "0" * 400 + "\n    control: 0.5\n    cohesion",
+    )
     # a whole number too large for a float must be refused as out of range, not crash float()
     add("integer_too_large", t, "strength: 1000", "factions.gna.strength", "must be")
 
@@ -199,7 +224,7 @@ def test_loader_error_names_file_line_path_and_problem(tmp_path, text, line, pat
     message = load_error(source)
     prefix = f"{source}:{line}: " if line is not None else f"{source}: "
     assert message.startswith(prefix), f"expected prefix {prefix!r}: {message!r}"
-    assert message[len(prefix):].startswith(f"{path}: "), f"expected path {path!r}: {message!r}"
+    assert message[len(prefix) :].startswith(f"{path}: "), f"expected path {path!r}: {message!r}"
     for fragment in fragments:
         assert fragment in message, f"{fragment!r} missing from {message!r}"
 
@@ -249,7 +274,7 @@ def test_yaml_unclosed_bracket_is_a_syntax_error(tmp_path):
     source = write(tmp_path, text)
     message = load_error(source)
     assert message.startswith(f"{source}:") and "YAML syntax error" in message and "\n" not in message
-    line = int(message[len(f"{source}:"):].split(":")[0])
+    line = int(message[len(f"{source}:") :].split(":")[0])
     # the parser notices the stray '}' on the mediator line
     assert line == line_of(text, "mediator:")
 
@@ -292,16 +317,31 @@ def test_valid_files_load(tmp_path):
 # --- --set overrides -----------------------------------------------------------------------------
 SET_CASES = [
     # (override, dotted path in the message, fragments)
-    pytest.param("backers.turkey.presure=0", "backers.turkey.presure", ["unknown field", "did you mean 'pressure'"],
-                 id="unknown_field_did_you_mean"),
-    pytest.param("backers.turky.pressure=0", "backers.turky", ["unknown field", "did you mean 'turkey'"],
-                 id="unknown_backer_did_you_mean"),
-    pytest.param("factionz.gna.cohesion=0.3", "factionz", ["unknown field", "did you mean 'factions'"],
-                 id="unknown_section_did_you_mean"),
-    pytest.param("behaviour.contest_exponnt=2", "behaviour.contest_exponnt",
-                 ["unknown field", "did you mean 'contest_exponent'"], id="unknown_constant_did_you_mean"),
-    pytest.param("factions.gna.cohesion=1.4", "factions.gna.cohesion", ["must be in [0, 1]", "1.4"],
-                 id="out_of_range"),
+    pytest.param(
+        "backers.turkey.presure=0",
+        "backers.turkey.presure",
+        ["unknown field", "did you mean 'pressure'"],
+        id="unknown_field_did_you_mean",
+    ),
+    pytest.param(
+        "backers.turky.pressure=0",
+        "backers.turky",
+        ["unknown field", "did you mean 'turkey'"],
+        id="unknown_backer_did_you_mean",
+    ),
+    pytest.param(
+        "factionz.gna.cohesion=0.3",
+        "factionz",
+        ["unknown field", "did you mean 'factions'"],
+        id="unknown_section_did_you_mean",
+    ),
+    pytest.param(
+        "behaviour.contest_exponnt=2",
+        "behaviour.contest_exponnt",
+        ["unknown field", "did you mean 'contest_exponent'"],
+        id="unknown_constant_did_you_mean",
+    ),
+    pytest.param("factions.gna.cohesion=1.4", "factions.gna.cohesion", ["must be in [0, 1]", "1.4"], id="out_of_range"),
     pytest.param("factions.gna.cohesion=high", "factions.gna.cohesion", ["must be a number"], id="text_value"),
     pytest.param("factions.gna.cohesion=.nan", "factions.gna.cohesion", ["finite"], id="nan_value"),
     pytest.param("factions.*.cohesion=2", "factions.gna.cohesion", ["must be in [0, 1]"], id="wildcard_out_of_range"),
@@ -323,12 +363,16 @@ def test_set_error_is_one_line(tmp_path, override, path, fragments):
     assert "\n" not in message, repr(message)
 
 
-@pytest.mark.parametrize("override, fragment", [
-    ("factions.gna.cohesion", "expected PATH=VALUE"),
-    ("=0.3", "empty field path"),
-    ("factions.gna.cohesion=", "missing value"),
-    ("factions.gna.cohesion=[0.3", "not valid YAML"),
-], ids=["no_equals", "no_path", "no_value", "bad_yaml_value"])
+@pytest.mark.parametrize(
+    "override, fragment",
+    [
+        ("factions.gna.cohesion", "expected PATH=VALUE"),
+        ("=0.3", "empty field path"),
+        ("factions.gna.cohesion=", "missing value"),
+        ("factions.gna.cohesion=[0.3", "not valid YAML"),
+    ],
+    ids=["no_equals", "no_path", "no_value", "bad_yaml_value"],
+)
 def test_set_unparseable(tmp_path, override, fragment):
     message = load_error(write(tmp_path, BASE), [override])
     assert message.startswith(f"--set {override}"), message
@@ -348,10 +392,11 @@ def test_set_wildcard_sets_every_backer(tmp_path):
 
 
 def test_set_valid_value_and_distribution(tmp_path):
-    scenario = sim.load_scenario(write(tmp_path, BASE),
-                                 ["factions.gna.cohesion=0.25", "backers.russia.pressure={uniform: [0.1, 0.3]}"])
+    scenario = sim.load_scenario(
+        write(tmp_path, BASE), ["factions.gna.cohesion=0.25", "backers.russia.pressure={uniform: [0.1, 0.3]}"]
+    )
     assert scenario.factions["gna"]["cohesion"] == 0.25
-    assert scenario.backers["russia"]["pressure"] == sim.scenario.Distribution("uniform", (0.1, 0.3))
+    assert scenario.backers["russia"]["pressure"] == sim.core.scenario.Distribution("uniform", (0.1, 0.3))
 
 
 def test_set_wildcard_with_no_backers(tmp_path):
@@ -362,8 +407,9 @@ def test_set_wildcard_with_no_backers(tmp_path):
 
 # --- the command line ------------------------------------------------------------------------------
 def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "run.py"), *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(REPO / "run.py"), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def assert_user_error(proc: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -415,11 +461,15 @@ def test_cli_check_broken_file(tmp_path, kind):
     assert_user_error(run_cli("check", source), *expect)
 
 
-@pytest.mark.parametrize("override, fragments", [
-    ("backers.turkey.presure=0", ["--set", "backers.turkey.presure", "did you mean 'pressure'"]),
-    ("factions.gna.cohesion=1.4", ["--set", "factions.gna.cohesion", "must be in [0, 1]"]),
-    ("factions.gna.cohesion", ["--set", "expected PATH=VALUE"]),
-], ids=["unknown_path", "out_of_range", "no_equals"])
+@pytest.mark.parametrize(
+    "override, fragments",
+    [
+        ("backers.turkey.presure=0", ["--set", "backers.turkey.presure", "did you mean 'pressure'"]),
+        ("factions.gna.cohesion=1.4", ["--set", "factions.gna.cohesion", "must be in [0, 1]"]),
+        ("factions.gna.cohesion", ["--set", "expected PATH=VALUE"]),
+    ],
+    ids=["unknown_path", "out_of_range", "no_equals"],
+)
 def test_cli_check_bad_set(override, fragments):
     assert_user_error(run_cli("check", LIBYA, "--set", override), *fragments)
 

@@ -3,6 +3,8 @@
 Ensembles are tiny (tens of worlds, tens of days) so the file runs in well under two minutes on
 two cores; the two kill tests use a slower sweep (hundreds of days) so that there is time to kill.
 """
+
+import contextlib
 import itertools
 import json
 import os
@@ -19,8 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.sweep import load_sweep, sweep_from_options
-from sim.sweep_run import analyse_sweep, run_sweep
+from truce_sim.sweeps.runner import analyse_sweep, run_sweep
+from truce_sim.sweeps.spec import load_sweep, sweep_from_options
 
 from .conftest import ROOT, SCENARIOS
 
@@ -31,23 +33,55 @@ BOUNDS = {PRESSURE: (0.0, 1.0), MONITORING: (0.0, 1.0), COHESION: (0.3, 0.9)}
 FINITE_METRICS = ["survival_at_30", "collapse_share", "mean_violations_per_day"]
 
 # a 3 x 3 grid of 40 worlds over 40 days: about a second
-TINY = ["sweep", "scenarios/stalemate_joint_pressure.yaml", "--vary", f"{PRESSURE}=0:1:3",
-        "--vary", f"{MONITORING}=0,0.5,1", "-n", "40", "--steps", "40", "--seed", "5", "-q"]
+TINY = [
+    "sweep",
+    "scenarios/stalemate_joint_pressure.yaml",
+    "--vary",
+    f"{PRESSURE}=0:1:3",
+    "--vary",
+    f"{MONITORING}=0,0.5,1",
+    "-n",
+    "40",
+    "--steps",
+    "40",
+    "--seed",
+    "5",
+    "-q",
+]
 # 16 points of 100 worlds over 600 days: a quarter of a second a point, long enough to kill mid-way
-SLOW = ["sweep", "scenarios/stalemate_joint_pressure.yaml", "--vary", f"{PRESSURE}=0:1:4",
-        "--vary", f"{MONITORING}=0:1:4", "-n", "100", "--steps", "600", "--seed", "3", "-q"]
+SLOW = [
+    "sweep",
+    "scenarios/stalemate_joint_pressure.yaml",
+    "--vary",
+    f"{PRESSURE}=0:1:4",
+    "--vary",
+    f"{MONITORING}=0:1:4",
+    "-n",
+    "100",
+    "--steps",
+    "600",
+    "--seed",
+    "3",
+    "-q",
+]
 SLOW_POINTS = 16
 
 
 def cli(*args, cwd=ROOT, timeout=300):
-    return subprocess.run([sys.executable, str(ROOT / "run.py"), *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def start_cli(args, log: Path) -> subprocess.Popen:
     with open(log, "wb") as out:
-        return subprocess.Popen([sys.executable, str(ROOT / "run.py"), *map(str, args)], cwd=ROOT, stdout=out,
-                                stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "run.py"), *map(str, args)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 def point_files(out: Path) -> list[Path]:
@@ -75,18 +109,29 @@ def _sweep_file(tmp: Path, design: str, n: int) -> Path:
     base = os.path.relpath(STALEMATE, tmp)
     vary = "\n".join(f"  {p}: {{uniform: [{lo}, {hi}]}}" for p, (lo, hi) in BOUNDS.items())
     path = tmp / f"{design}.yaml"
-    path.write_text(f"name: tiny_{design}\nbase: {base}\nreplicates: 30\nseed: 9\nsteps: 40\ndesign: {design}\n"
-                    f"n: {n}\nmetrics: [{', '.join(FINITE_METRICS)}]\nvary:\n{vary}\n")
+    path.write_text(
+        f"name: tiny_{design}\nbase: {base}\nreplicates: 30\nseed: 9\nsteps: 40\ndesign: {design}\n"
+        f"n: {n}\nmetrics: [{', '.join(FINITE_METRICS)}]\nvary:\n{vary}\n"
+    )
     return path
 
 
 def _make_sweep(design: str, tmp: Path):
     if design == "grid":
-        return sweep_from_options(str(STALEMATE), [f"{PRESSURE}=0:1:3", f"{MONITORING}=0,0.5,1"], "grid",
-                                  replicates=40, seed=5, steps=40)
+        return sweep_from_options(
+            str(STALEMATE), [f"{PRESSURE}=0:1:3", f"{MONITORING}=0,0.5,1"], "grid", replicates=40, seed=5, steps=40
+        )
     if design == "lhs":
-        return sweep_from_options(str(STALEMATE), [f"{p}={lo}:{hi}:2" for p, (lo, hi) in BOUNDS.items()], "lhs",
-                                  n=10, replicates=30, seed=9, steps=40, metrics=FINITE_METRICS)
+        return sweep_from_options(
+            str(STALEMATE),
+            [f"{p}={lo}:{hi}:2" for p, (lo, hi) in BOUNDS.items()],
+            "lhs",
+            n=10,
+            replicates=30,
+            seed=9,
+            steps=40,
+            metrics=FINITE_METRICS,
+        )
     return load_sweep(_sweep_file(tmp, design, 4))
 
 
@@ -102,13 +147,16 @@ def designed(tmp_path_factory):
             result = run_sweep(sweep, tmp / "out", workers=1)
             cache[design] = (sweep, result, analyse_sweep(result))
         return cache[design]
+
     return get
 
 
-PLOTS = {"grid": ["sweep_heatmap", "sweep_lines", "hazard_ratios"],
-         "lhs": ["sweep_main_effects", "hazard_ratios"],
-         "sobol": ["sweep_main_effects", "sensitivity", "hazard_ratios"],
-         "morris": ["sweep_main_effects", "sensitivity", "hazard_ratios"]}
+PLOTS = {
+    "grid": ["sweep_heatmap", "sweep_lines", "hazard_ratios"],
+    "lhs": ["sweep_main_effects", "hazard_ratios"],
+    "sobol": ["sweep_main_effects", "sensitivity", "hazard_ratios"],
+    "morris": ["sweep_main_effects", "sensitivity", "hazard_ratios"],
+}
 
 
 def test_grid_points_are_exactly_the_grid(designed):
@@ -117,7 +165,7 @@ def test_grid_points_are_exactly_the_grid(designed):
     assert len(points) == 3 * 3 == len(sweep.points)
     assert list(points["point"]) == list(range(9))
     grid = set(itertools.product([0.0, 0.5, 1.0], [0.0, 0.5, 1.0]))
-    assert set(zip(points[PRESSURE], points[MONITORING])) == grid
+    assert set(zip(points[PRESSURE], points[MONITORING], strict=False)) == grid
     assert (points["replicates"] == 40).all() and (points["seed"] == 5).all()
 
 
@@ -142,7 +190,8 @@ def test_sobol_points_and_indices(designed):
         assert points[path].between(lo, hi).all()
     indices = pd.read_csv(written["sensitivity"])
     assert {"metric", "parameter", "S1", "S1_conf", "ST", "ST_conf"} <= set(indices.columns)
-    assert sorted(zip(indices["metric"], indices["parameter"])) == sorted(itertools.product(FINITE_METRICS, BOUNDS))
+    pairs = zip(indices["metric"], indices["parameter"], strict=True)
+    assert sorted(pairs) == sorted(itertools.product(FINITE_METRICS, BOUNDS))
     assert indices[["S1", "S1_conf", "ST", "ST_conf"]].notna().all().all()
 
 
@@ -156,7 +205,8 @@ def test_morris_points_and_indices(designed):
         assert np.isclose(points[path].to_numpy()[:, None], grid[None, :]).any(axis=1).all(), path
     indices = pd.read_csv(written["sensitivity"])
     assert {"metric", "parameter", "mu_star", "sigma"} <= set(indices.columns)
-    assert sorted(zip(indices["metric"], indices["parameter"])) == sorted(itertools.product(FINITE_METRICS, BOUNDS))
+    pairs = zip(indices["metric"], indices["parameter"], strict=True)
+    assert sorted(pairs) == sorted(itertools.product(FINITE_METRICS, BOUNDS))
     assert (indices["mu_star"] >= 0).all() and (indices["sigma"].dropna() >= 0).all()
 
 
@@ -173,11 +223,17 @@ def test_every_design_writes_its_outputs(designed, design):
     pd.testing.assert_frame_equal(csv, parquet, check_dtype=False)
     assert len(csv) == len(sweep.points) and csv["point"].is_unique
     spec = json.loads((out / "sweep.json").read_text())
-    assert spec["design"] == design and spec["points"] == len(sweep.points) and spec["fingerprint"] == sweep.fingerprint()
+    assert (
+        spec["design"] == design
+        and spec["points"] == len(sweep.points)
+        and spec["fingerprint"] == sweep.full_fingerprint()
+    )
     assert spec["manifest"]["computed_points"] == len(sweep.points) and spec["manifest"]["resumed_points"] == 0
     ratios = pd.read_csv(out / "hazard_ratios.csv")
     assert set(ratios["parameter"]) == set(sweep.paths)
-    assert (ratios["hr_per_sd_lo"] <= ratios["hr_per_sd"]).all() and (ratios["hr_per_sd"] <= ratios["hr_per_sd_hi"]).all()
+    assert (ratios["hr_per_sd_lo"] <= ratios["hr_per_sd"]).all() and (
+        ratios["hr_per_sd"] <= ratios["hr_per_sd_hi"]
+    ).all()
     for stem in PLOTS[design]:
         assert (out / f"{stem}.png").is_file() and (out / f"{stem}.svg").is_file(), stem
     html = (out / "report.html").read_text()
@@ -192,8 +248,23 @@ def test_every_design_writes_its_outputs(designed, design):
 @pytest.fixture(scope="module")
 def one_lever(tmp_path_factory):
     out = tmp_path_factory.mktemp("one") / "out"
-    proc = cli("sweep", STALEMATE, "--vary", f"{MONITORING}=0:1:3", "-n", "30", "--steps", "30", "--seed", "5",
-               "--workers", "1", "-q", "--out", out)
+    proc = cli(
+        "sweep",
+        STALEMATE,
+        "--vary",
+        f"{MONITORING}=0:1:3",
+        "-n",
+        "30",
+        "--steps",
+        "30",
+        "--seed",
+        "5",
+        "--workers",
+        "1",
+        "-q",
+        "--out",
+        out,
+    )
     return proc, out
 
 
@@ -267,13 +338,14 @@ def test_rerun_is_byte_identical(tiny_reference, tmp_path):
     out = tmp_path / "again"
     assert cli(*TINY, "--workers", "1", "--out", out).returncode == 0
     assert (out / "points.csv").read_bytes() == reference
-    (out / "stale.txt").write_text("x")  # a rerun into the same out dir starts afresh, same numbers
+    # a rerun of a finished sweep into the same out dir starts afresh, with the same numbers
     proc = cli(*TINY, "--workers", "1", "--out", out)
     assert proc.returncode == 0, proc.stderr
-    assert not (out / "stale.txt").exists() and manifest(out)["computed_points"] == 9
+    assert manifest(out)["computed_points"] == 9
     assert (out / "points.csv").read_bytes() == reference
 
 
+@pytest.mark.slow  # clusters, kills and many tasks
 def test_workers_and_batches_never_change_a_point(tiny_reference, tmp_path):
     out = tmp_path / "two"
     proc = cli(*TINY, "--workers", "2", "--batch-size", "7", "--out", out)
@@ -312,12 +384,15 @@ class Cluster:
 
     def _spawn(self, name: str, args: list[str]) -> None:
         with open(self.tmp / f"{name}.log", "wb") as log:
-            self.procs[name] = subprocess.Popen([str(DASK), *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                                start_new_session=True)
+            self.procs[name] = subprocess.Popen(
+                [str(DASK), *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}:\n" + "\n".join(p.read_text(errors="replace").splitlines()[-8:])
-                         for p in sorted(self.tmp.glob("*.log")))
+        return "\n".join(
+            f"--- {p.name}:\n" + "\n".join(p.read_text(errors="replace").splitlines()[-8:])
+            for p in sorted(self.tmp.glob("*.log"))
+        )
 
     def start(self, workers: int = 2) -> None:
         if not DASK.exists():
@@ -326,7 +401,9 @@ class Cluster:
         deadline = time.monotonic() + 60
         while True:
             if self.procs["scheduler"].poll() is not None:
-                pytest.skip(f"dask cannot start: the scheduler exited with {self.procs['scheduler'].returncode}\n{self.logs()}")
+                pytest.skip(
+                    f"dask cannot start: the scheduler exited with {self.procs['scheduler'].returncode}\n{self.logs()}"
+                )
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 break
@@ -335,8 +412,20 @@ class Cluster:
                     pytest.skip(f"dask cannot start: the scheduler accepts no connection in 60 s\n{self.logs()}")
                 time.sleep(0.1)
         for k in range(workers):
-            self._spawn(f"worker{k}", ["worker", self.address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
-                                       "--local-directory", str(self.tmp / f"scratch{k}")])
+            self._spawn(
+                f"worker{k}",
+                [
+                    "worker",
+                    self.address,
+                    "--nworkers",
+                    "1",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--local-directory",
+                    str(self.tmp / f"scratch{k}"),
+                ],
+            )
         from distributed import Client
 
         try:
@@ -353,10 +442,8 @@ class Cluster:
 
     def kill(self, name: str) -> None:
         proc = self.procs[name]
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # the group this test started: nanny and worker alike
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=30)
 
     def close(self) -> None:
@@ -374,6 +461,7 @@ def dask_cluster(tmp_path):
         cluster.close()
 
 
+@pytest.mark.slow  # clusters, kills and many tasks
 def test_dask_scheduler_and_local_cluster_match_a_local_run(dask_cluster, tiny_reference, tmp_path):
     reference = (tiny_reference / "points.csv").read_bytes()
     remote = tmp_path / "remote"
@@ -388,6 +476,7 @@ def test_dask_scheduler_and_local_cluster_match_a_local_run(dask_cluster, tiny_r
     assert manifest(local)["executor"].startswith("dask cluster at tcp://127.0.0.1:")
 
 
+@pytest.mark.slow  # clusters, kills and many tasks
 def test_dask_survives_a_killed_worker(dask_cluster, slow_reference, tmp_path):
     out = tmp_path / "killed"
     proc = start_cli([*SLOW, "--scheduler", dask_cluster.address, "--out", out], tmp_path / "sweep.log")
@@ -414,6 +503,7 @@ def test_dask_survives_a_killed_worker(dask_cluster, slow_reference, tmp_path):
 # ----------------------------------------------------------------------------------------------
 # 5. Kill and resume
 # ----------------------------------------------------------------------------------------------
+@pytest.mark.slow  # clusters, kills and many tasks
 def test_killed_sweep_resumes_to_the_same_table(slow_reference, tmp_path):
     out = tmp_path / "resumed"
     proc = start_cli([*SLOW, "--workers", "1", "--out", out], tmp_path / "sweep.log")
@@ -478,8 +568,13 @@ def planted(tmp_path_factory):
     points.insert(0, "point", np.arange(400))
     points["survival_at_365"], points["survival_at_365_lo"], points["survival_at_365_hi"] = y, y - 0.05, y + 0.05
     points.to_parquet(sweep_dir / "points.parquet", index=False)
-    spec = {"name": "planted", "design": "lhs", "n": 400, "vary": {p: {"lo": 0.0, "hi": 1.0} for p in (A, B, C)},
-            "metrics": ["survival_at_365"]}
+    spec = {
+        "name": "planted",
+        "design": "lhs",
+        "n": 400,
+        "vary": {p: {"lo": 0.0, "hi": 1.0} for p in (A, B, C)},
+        "metrics": ["survival_at_365"],
+    }
     (sweep_dir / "sweep.json").write_text(json.dumps(spec))
     proc = cli("discover", sweep_dir, "--metric", "survival_at_365", "--above", "0.8")
     return proc, sweep_dir / "discover_survival_at_365_above_0.8", int(inside.sum())
@@ -491,7 +586,11 @@ def test_discover_finds_the_planted_box(planted):
     found = json.loads((out / "discovery.json").read_text())
     sentence = proc.stdout.splitlines()[0]
     assert sentence == found["sentence"]
-    assert sentence.startswith("survival at 365 days exceeds 80% in ") and f"{A} <= " in sentence and f"{B} >= " in sentence
+    assert (
+        sentence.startswith("survival at 365 days exceeds 80% in ")
+        and f"{A} <= " in sentence
+        and f"{B} >= " in sentence
+    )
     assert C not in sentence
     assert found["density"] >= 0.8 and found["coverage"] >= 0.8
     assert found["points_in_box"] >= 0.8 * hits
@@ -520,8 +619,9 @@ def test_discover_box_is_tight_and_not_dominated(planted):
 def test_discover_unknown_metric_is_one_line(planted, tmp_path):
     _, out, _ = planted
     sweep_dir = out.parent
-    line = one_error_line(cli("discover", sweep_dir, "--metric", "survival_at_356", "--above", "0.8",
-                              "--out", tmp_path / "d"))
+    line = one_error_line(
+        cli("discover", sweep_dir, "--metric", "survival_at_356", "--above", "0.8", "--out", tmp_path / "d")
+    )
     assert "survival_at_356" in line and "survival_at_365" in line
     assert not (tmp_path / "d").exists()
     line = one_error_line(cli("discover", tmp_path / "nowhere", "--metric", "survival_at_365", "--above", "0.8"))
@@ -535,21 +635,33 @@ BAD = {
     "unknown path": (["--vary", "backers.turkey.suport=0:1:3"], "did you mean 'backers.turkey.support'"),
     "empty range": (["--vary", "mediator.monitoring=0.1:0.1:5"], "empty range"),
     "reversed range": (["--vary", "mediator.monitoring=0.5:0.1:5"], "reversed range"),
-    "too many points": (["--vary", "mediator.monitoring=0:1:100", "--vary", "backers.turkey.pressure=0:1:100",
-                         "--max-points", "50"], "--max-points"),
+    "too many points": (
+        ["--vary", "mediator.monitoring=0:1:100", "--vary", "backers.turkey.pressure=0:1:100", "--max-points", "50"],
+        "--max-points",
+    ),
     "out of the field's range": (["--vary", "mediator.monitoring=0:2:3"], "must be in [0, 1]"),
-    "sobol n not a power of two": (["--vary", "mediator.monitoring=0:1:3", "--design", "sobol", "--n", "6"],
-                                   "power of two"),
-    "unknown metric": (["--vary", "mediator.monitoring=0:1:3", "--metric", "surival_at_30"],
-                       "did you mean 'survival_at_30'"),
+    "sobol n not a power of two": (
+        ["--vary", "mediator.monitoring=0:1:3", "--design", "sobol", "--n", "6"],
+        "power of two",
+    ),
+    "unknown metric": (
+        ["--vary", "mediator.monitoring=0:1:3", "--metric", "surival_at_30"],
+        "did you mean 'survival_at_30'",
+    ),
     "not a number": (["--vary", "mediator.monitoring=0:x:3"], "LO:HI:NUM"),
     "no vary": ([], "--vary"),
-    "a path varied twice": (["--vary", "mediator.monitoring=0:1:3", "--vary", "mediator.monitoring=0,1"],
-                            "varied twice"),
-    "a metric past the horizon": (["--vary", "mediator.monitoring=0:1:3", "--metric", "survival_at_90"],
-                                  "past the sweep's 30 days"),
-    "an unreachable scheduler": (["--vary", "mediator.monitoring=0:1:3", "--scheduler", "tcp://127.0.0.1:9"],
-                                 "cannot reach the Dask cluster"),
+    "a path varied twice": (
+        ["--vary", "mediator.monitoring=0:1:3", "--vary", "mediator.monitoring=0,1"],
+        "varied twice",
+    ),
+    "a metric past the horizon": (
+        ["--vary", "mediator.monitoring=0:1:3", "--metric", "survival_at_90"],
+        "past the sweep's 30 days",
+    ),
+    "an unreachable scheduler": (
+        ["--vary", "mediator.monitoring=0:1:3", "--scheduler", "tcp://127.0.0.1:9"],
+        "cannot reach the Dask cluster",
+    ),
 }
 
 
@@ -563,16 +675,23 @@ def test_bad_vary_options(case, tmp_path):
 
 
 SWEEP_FILES = {
-    "unknown key": ("name: bad_key\nbase: {base}\ndesing: grid\nvary:\n  mediator.monitoring: [0, 1]\n",
-                    "did you mean 'design'"),
-    "base file missing": ("name: bad_base\nbase: ../nowhere/missing.yaml\nvary:\n  mediator.monitoring: [0, 1]\n",
-                          "missing.yaml: file not found"),
-    "distribution in a grid": ("name: bad_grid\nbase: {base}\nvary:\n  mediator.monitoring: {{uniform: [0, 1]}}\n",
-                               "a grid needs a list"),
-    "unknown path": ("name: bad_path\nbase: {base}\nvary:\n  mediator.monitorin: [0, 1]\n",
-                     "did you mean 'mediator.monitoring'"),
-    "misspelt base": ("name: bad_base_key\nbse: {base}\nvary:\n  mediator.monitoring: [0, 1]\n",
-                      "did you mean 'base'"),
+    "unknown key": (
+        "name: bad_key\nbase: {base}\ndesing: grid\nvary:\n  mediator.monitoring: [0, 1]\n",
+        "did you mean 'design'",
+    ),
+    "base file missing": (
+        "name: bad_base\nbase: ../nowhere/missing.yaml\nvary:\n  mediator.monitoring: [0, 1]\n",
+        "missing.yaml: file not found",
+    ),
+    "distribution in a grid": (
+        "name: bad_grid\nbase: {base}\nvary:\n  mediator.monitoring: {{uniform: [0, 1]}}\n",
+        "a grid needs a list",
+    ),
+    "unknown path": (
+        "name: bad_path\nbase: {base}\nvary:\n  mediator.monitorin: [0, 1]\n",
+        "did you mean 'mediator.monitoring'",
+    ),
+    "misspelt base": ("name: bad_base_key\nbse: {base}\nvary:\n  mediator.monitoring: [0, 1]\n", "did you mean 'base'"),
 }
 
 

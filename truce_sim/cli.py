@@ -1,0 +1,589 @@
+"""The command line: run, check and list scenarios. Parsing, progress and exit codes only.
+
+Exit status: 0 success, 2 a user's mistake (bad file, field or option; one line on stderr),
+1 a failure of the machine (disk full, permission, a worker killed), 130 interrupted (Ctrl-C),
+143 stopped by SIGTERM (129 by SIGHUP). SIGTERM and SIGHUP are handled like Ctrl-C (same
+clean-up, same message); the status is 128 + the signal's number, as a shell reports a process
+that a signal ended, so that a batch system or script can tell a kill from a Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+from pathlib import Path
+
+from truce_sim.core.errors import MachineError, UserError
+from truce_sim.core.scenario import builtin_scenarios, load_scenario, one_line
+from truce_sim.outputs.files import check_out_dir
+
+COMMANDS = ("run", "check", "list", "sweep", "discover", "compare", "view", "explore", "validate", "calibrate")
+
+
+# Below this many world-days one process is faster than a pool of all cores: spawning a worker
+# imports numpy, pandas and Mesa (about 0.8 s), which a small run never earns back
+# (bench/startup.py measures the crossover; BENCHMARKS.md records it).
+POOL_MIN_WORLD_DAYS = 4_000_000
+
+
+def default_workers(world_days: int) -> int:
+    return 1 if world_days < POOL_MIN_WORLD_DAYS else (os.cpu_count() or 1)
+
+
+class UsageError(UserError):
+    """A mistake on the command line, told in one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of argparse's usage block
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _field_int(name: str):
+    """An option bounded as the scenario field it overrides is (the schema owns the range)."""
+    from truce_sim.core.schema import TOP_FIELDS
+
+    field = TOP_FIELDS[name]
+    return _bounded_int(int(field.lo), int(field.hi))
+
+
+def _bounded_int(lo: int, hi: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be in [{lo}, {hi}], got {value}")
+        return value
+
+    return parse
+
+
+def _scheduler_address(text: str) -> str:
+    """A Dask scheduler's address, checked here so that a typo fails before anything is written."""
+    from urllib.parse import urlsplit
+
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:  # a port out of range or not a number
+        port = parts = None
+    if (
+        parts is None
+        or any(ch.isspace() or not ch.isprintable() for ch in text)  # urlsplit drops them silently
+        or parts.scheme not in ("tcp", "tls")
+        or not parts.hostname
+        or port is None
+        or port == 0
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
+        raise argparse.ArgumentTypeError(f"expected tcp://HOST:PORT (a running Dask scheduler), got {shown!r}")
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="run.py", description="truce-sim: truce survival under foreign backers' leverage.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = sub.add_parser("run", help="run an ensemble and write its results")
+    run.add_argument("scenario", help="scenario file (YAML)")
+    run.add_argument(
+        "--replicates", "-n", type=_field_int("replicates"), help="worlds to simulate (default: the scenario's)"
+    )
+    run.add_argument("--seed", type=_field_int("seed"), help="seed of the random streams (default: the scenario's)")
+    run.add_argument(
+        "--steps", type=_field_int("horizon_days"), help="days to simulate (default: the scenario's horizon_days)"
+    )
+    run.add_argument("--out", help="out dir (default: results/<scenario name>)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a field by dotted path, e.g. backers.russia.pressure=0 (repeatable)",
+    )
+    run.add_argument(
+        "--workers",
+        "-j",
+        type=_bounded_int(1, 1024),
+        help="worker processes (default: one for small runs, else all cores); never changes a result",
+    )
+    run.add_argument(
+        "--batch-size",
+        type=_bounded_int(1, 1_000_000),
+        help="worlds stepped together (default: an even share per worker, at most 10,000)",
+    )
+    run.add_argument(
+        "--keep-paths", action="store_true", help="also write every world's daily path (paths/*.parquet; large)"
+    )
+    run.add_argument(
+        "--max-world-days",
+        type=_bounded_int(1, 10**15),
+        default=5_000_000_000,
+        help="refuse runs larger than this many worlds x days (default 5e9)",
+    )
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary table")
+    check = sub.add_parser("check", help="validate a scenario and print it resolved")
+    check.add_argument("scenario")
+    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    sub.add_parser("list", help="list the built-in scenarios")
+    sweep = sub.add_parser("sweep", help="run a parameter sweep (a sweep file, or a scenario with --vary)")
+    sweep.add_argument("file", help="sweep file (YAML with base:), or a scenario file with --vary")
+    sweep.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="PATH=LO:HI:NUM|A,B,C",
+        help="with a scenario file: a field to vary, e.g. backers.turkey.support=0:0.05:11",
+    )
+    sweep.add_argument("--design", choices=("grid", "lhs", "sobol", "morris"), help="with --vary (default grid)")
+    sweep.add_argument(
+        "--n", type=_bounded_int(1, 10_000_000), help="points (lhs), base samples (sobol), trajectories (morris)"
+    )
+    sweep.add_argument("--metric", dest="metrics", action="append", help="a metric to record (repeatable)")
+    sweep.add_argument("--replicates", "-n", type=_bounded_int(1, 1_000_000), help="worlds per point")
+    sweep.add_argument("--seed", type=_field_int("seed"))
+    sweep.add_argument("--steps", type=_field_int("horizon_days"))
+    sweep.add_argument("--out", help="out dir (default: results/sweeps/<sweep name>)")
+    sweep.add_argument(
+        "--workers",
+        "-j",
+        type=_bounded_int(1, 1024),
+        help="worker processes (default: one for small sweeps, else all cores)",
+    )
+    sweep.add_argument(
+        "--batch-size",
+        type=_bounded_int(1, 1_000_000),
+        help="worlds per task (default: a point's worlds, at most 10,000)",
+    )
+    sweep.add_argument(
+        "--scheduler",
+        type=_scheduler_address,
+        metavar="tcp://HOST:PORT",
+        help="send the tasks to a running dask.distributed scheduler",
+    )
+    sweep.add_argument(
+        "--dask-local", type=_bounded_int(1, 1024), metavar="N", help="start a local Dask cluster of N workers"
+    )
+    sweep.add_argument("--resume", action="store_true", help="compute only the points missing from the out dir")
+    sweep.add_argument(
+        "--fresh", action="store_true", help="throw away the points of an unfinished run and start again"
+    )
+    sweep.add_argument("--max-points", type=_bounded_int(1, 100_000_000), default=10_000)
+    sweep.add_argument(
+        "--max-world-days",
+        type=_bounded_int(1, 10**15),
+        default=5_000_000_000,
+        help="refuse sweeps larger than this many worlds x days over all points (default 5e9)",
+    )
+    sweep.add_argument("--quiet", "-q", action="store_true")
+    disc = sub.add_parser("discover", help="find where a condition on a metric holds in a finished sweep (PRIM)")
+    disc.add_argument("sweep_dir")
+    disc.add_argument("--metric", required=True, help="e.g. survival_at_365")
+    side = disc.add_mutually_exclusive_group(required=True)
+    side.add_argument("--above", type=float, help="the condition: metric above this value")
+    side.add_argument("--below", type=float, help="the condition: metric below this value")
+    disc.add_argument("--min-density", type=float, default=0.8, help="density the chosen box must reach (default 0.8)")
+    disc.add_argument("--out", help="out dir (default: SWEEP_DIR/discover_<metric>)")
+    comp = sub.add_parser("compare", help="survival curves of several runs on one chart, with log-rank tests")
+    comp.add_argument("run_dirs", nargs="+", help="out dirs of earlier runs")
+    comp.add_argument("--out", help="out dir (default: results/compare_<first>_vs_<second>...)")
+    view = sub.add_parser("view", help="serve an out dir's report.html on 127.0.0.1")
+    view.add_argument("dir")
+    view.add_argument("--port", type=_bounded_int(0, 65535), default=8000, help="port (0: any free port)")
+    view.add_argument("--no-browser", action="store_true", help="do not try to open a browser")
+    explore = sub.add_parser("explore", help="the interactive what-if explorer (Solara)")
+    explore.add_argument("scenario")
+    explore.add_argument("--port", type=_bounded_int(1, 65535), default=8765)
+    val = sub.add_parser("validate", help="measure the stylized facts; write a validation report")
+    val.add_argument("--out", default="results/validation", help="out dir (default results/validation)")
+    val.add_argument("--worlds", type=_bounded_int(100, 1_000_000), default=4000, help="worlds per ensemble")
+    val.add_argument("--no-sensitivity", action="store_true", help="skip the +-20%% sensitivity to each constant")
+    cal = sub.add_parser("calibrate", help="fit behavioural constants to the historical cases")
+    cal.add_argument("--budget", type=_bounded_int(1, 10_000), default=80, help="loss evaluations (default 80)")
+    cal.add_argument("--scale", type=float, default=1.0, help="scale the worlds per case (default 1)")
+    cal.add_argument("--out", default="results/calibration", help="out dir (default results/calibration)")
+    cal.add_argument(
+        "--write-defaults", action="store_true", help="also write the fitted values into sim/defaults.yaml"
+    )
+    return parser
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Ctrl-C raises KeyboardInterrupt, so that every clean-up
+    written for Ctrl-C (staging dirs removed, workers stopped, points kept) serves them too."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
+
+
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+_INTERRUPTED = {128 + signal.SIGINT, *(128 + s for s in _STOP_SIGNALS)}
+
+
+def _stop_on_signals() -> None:
+    for signum in _STOP_SIGNALS:
+        if signal.getsignal(signum) == signal.SIG_DFL:  # an ignored one (nohup) stays ignored
+            signal.signal(signum, _raise_terminated)
+
+
+def entry() -> None:
+    """The process entry point of run.py and the truce-sim script: main(), then exit."""
+    # Worker processes and multiprocessing's resource tracker inherit this: after Ctrl-C the
+    # tracker tidies up what the stopped workers held without printing over the one-line message.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning:multiprocessing.resource_tracker")
+    _stop_on_signals()
+    try:
+        status = main()
+    except KeyboardInterrupt as exc:  # a second signal while the first was being handled
+        status = 128 + getattr(exc, "signum", signal.SIGINT)
+    if status in _INTERRUPTED:
+        # Interrupted and cleaned up: leave now, without the interpreter's shutdown, which would
+        # join the threads of stopped pools. It would also stop the pools' workers, so stop them
+        # here first (terminated and reaped), deaf to further signals while doing so.
+        for signum in (signal.SIGINT, *_STOP_SIGNALS):
+            signal.signal(signum, signal.SIG_IGN)
+        executors = sys.modules.get("truce_sim.runs.executors")  # not imported: no pool to stop
+        if executors is not None:
+            executors.abandon_pools()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        argv.insert(0, "run")  # `run.py FILE` means `run.py run FILE`
+    try:
+        args = build_parser().parse_args(argv)
+        commands = {
+            "run": cmd_run,
+            "check": cmd_check,
+            "list": cmd_list,
+            "sweep": cmd_sweep,
+            "discover": cmd_discover,
+            "compare": cmd_compare,
+            "view": cmd_view,
+            "explore": cmd_explore,
+            "validate": cmd_validate,
+            "calibrate": cmd_calibrate,
+        }
+        return commands[args.command](args)
+    except UserError as exc:
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except MachineError as exc:
+        from truce_sim.runs.executors import WorkerDied
+
+        message = one_line(exc)
+        if argv and argv[0] == "sweep" and isinstance(exc, WorkerDied):
+            message += "; the points finished so far are saved: add --resume to finish"
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP as Terminated (entry())
+        if argv and argv[0] == "sweep":
+            print("interrupted: the points finished so far are saved; rerun with --resume to finish", file=sys.stderr)
+        else:
+            print("interrupted: nothing was written", file=sys.stderr)
+        return 128 + getattr(exc, "signum", signal.SIGINT)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(
+            one_line(
+                f"error: cannot write the results: {exc.strerror or exc}{where}; free space or choose another --out"
+            ),
+            file=sys.stderr,
+        )
+        return 1
+
+
+def cmd_check(args) -> int:
+    scenario = load_scenario(args.scenario, args.overrides)
+    print(f"# {args.scenario}: valid")
+    print(scenario.to_yaml(), end="")
+    return 0
+
+
+def cmd_list(args) -> int:
+    for name, description, _path in builtin_scenarios():
+        print(f"{name:34s} {description}")
+    return 0
+
+
+def default_run_dir(scenario, label: str | None = None) -> Path:
+    """results/<name>/ for the scenario as written; results/<name>--<label>/ for a what-if, so a
+    what-if never replaces its baseline's results."""
+    label = label or scenario.what_if_label
+    return Path("results") / (f"{scenario.name}--{label}" if label else scenario.name)
+
+
+def cmd_run(args) -> int:
+    from truce_sim.outputs.files import OutDir, utc_now
+    from truce_sim.outputs.run_dir import write_run_files
+    from truce_sim.runs.ensemble import MAX_BATCH, run_ensemble
+    from truce_sim.runs.resources import check_run_fits
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    out_dir = Path(args.out) if args.out else default_run_dir(scenario)
+    replicates = args.replicates or scenario.replicates
+    steps = args.steps or scenario.horizon_days
+    args.workers = args.workers or default_workers(replicates * steps)
+    batch_size = args.batch_size or min(MAX_BATCH, -(-replicates // args.workers))
+    check_run_fits(
+        scenario, replicates, steps, args.workers, batch_size, args.keep_paths, max_world_days=args.max_world_days
+    )
+    with OutDir(out_dir, "run") as out:  # refused here, before any work, if it is not ours to write
+        started = utc_now()
+        staging = out.stage()
+        bar = None if args.quiet else _progress_bar(replicates * steps, scenario.name)
+        try:
+            result = run_ensemble(
+                scenario,
+                replicates=replicates,
+                seed=args.seed,
+                steps=steps,
+                workers=args.workers,
+                batch_size=args.batch_size,
+                paths_dir=staging / "paths" if args.keep_paths else None,
+                progress=bar.update if bar else None,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+        write_run_files(result, staging, command=["run.py", *sys.argv[1:]], started=started, finished=utc_now())
+        out.commit()
+    if not args.quiet:
+        print(summary_table(result.summary, out_dir))
+    return 0
+
+
+def _progress_bar(total: int, name: str, unit: str = " world-days", unit_scale: bool = True, leave: bool = False):
+    from tqdm import tqdm
+
+    # delay: runs shorter than about a second show no bar at all
+    return tqdm(total=total, desc=name, unit=unit, unit_scale=unit_scale, delay=1.0, file=sys.stderr, leave=leave)
+
+
+def summary_table(s: dict, out_dir: Path) -> str:
+    from truce_sim.outputs.run_report import summary_lines
+
+    rows = [("scenario", s["scenario"])]
+    if s.get("overrides"):
+        rows.append(("what-if", ", ".join(f"{k}={v}" for k, v in s["overrides"].items())))
+    rows.append(("worlds", f"{s['replicates']} (seed {s['seed']}, {s['steps']} days)"))
+    rows += [(label, text) for label, text, _, _ in summary_lines(s)]
+    rows.append(("results", str(out_dir)))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def cmd_sweep(args) -> int:
+    from truce_sim.runs.resources import check_sweep_fits
+    from truce_sim.sweeps.runner import run_sweep
+    from truce_sim.sweeps.spec import is_sweep_file, load_sweep, sweep_from_options
+
+    if args.scheduler and args.dask_local:
+        raise UsageError("sweep: give --scheduler or --dask-local, not both")
+    if args.resume and args.fresh:
+        raise UsageError("sweep: give --resume or --fresh, not both")
+    if is_sweep_file(args.file):
+        if args.vary or args.design or args.n:
+            raise UsageError("sweep: --vary, --design and --n go with a scenario file; a sweep file sets its own")
+        overrides = {"replicates": args.replicates, "seed": args.seed, "steps": args.steps, "metrics": args.metrics}
+        sweep = load_sweep(args.file, args.max_points, overrides)
+    else:
+        if not args.vary:
+            raise UsageError(f"sweep: {args.file} is a scenario; say what to vary with --vary PATH=LO:HI:NUM")
+        sweep = sweep_from_options(
+            args.file,
+            args.vary,
+            args.design or "grid",
+            args.n,
+            args.replicates,
+            args.seed,
+            args.steps,
+            args.metrics,
+            args.max_points,
+        )
+    out_dir = Path(args.out) if args.out else Path("results") / "sweeps" / sweep.name
+    args.workers = args.workers or default_workers(len(sweep.points) * sweep.replicates * sweep.steps)
+    check_sweep_fits(
+        sweep,
+        args.workers,
+        args.batch_size,
+        scheduler=args.scheduler,
+        dask_local=args.dask_local,
+        max_world_days=args.max_world_days,
+    )  # before the out dir is touched
+    for note in sweep.notes:
+        print(note, file=sys.stderr)
+    bar = None
+    if not args.quiet:
+        bar = _progress_bar(len(sweep.points), sweep.name, unit=" points", unit_scale=False, leave=True)
+    try:
+        result = run_sweep(
+            sweep,
+            out_dir,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            dask_local=args.dask_local,
+            resume=args.resume,
+            fresh=args.fresh,
+            batch_size=args.batch_size,
+            progress=bar.update if bar else None,
+            command=["run.py", *sys.argv[1:]],
+            analyse=True,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if not args.quiet:
+        print(f"{len(result.points)} points ({result.computed} computed now) of {sweep.replicates} worlds -> {out_dir}")
+        print(f"report: {out_dir / 'report.html'}")
+    return 0
+
+
+def cmd_discover(args) -> int:
+    from truce_sim.sweeps.discover import discover, load_sweep_results, write_discovery
+
+    sweep_dir = Path(args.sweep_dir)
+    paths, points = load_sweep_results(sweep_dir)
+    if not 0 <= args.min_density <= 1:
+        raise UsageError(f"discover: --min-density must be in [0, 1], got {args.min_density:g}")
+    above = args.above is not None
+    threshold = args.above if above else args.below
+    out_dir = (
+        Path(args.out)
+        if args.out
+        else sweep_dir / f"discover_{args.metric}_{'above' if above else 'below'}_{threshold:g}"
+    )
+    check_out_dir(out_dir, "discover", [sweep_dir])
+    found = discover(points, paths, args.metric, threshold, above, args.min_density)
+    write_discovery(found, sweep_dir, out_dir)
+    print(found.sentence)
+    print(
+        f"coverage {found.coverage:.2f}, density {found.density:.2f}, "
+        f"{found.points_in_box} points in the box -> {out_dir}"
+    )
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from truce_sim.outputs.compare import compare_runs
+
+    dirs = [Path(d) for d in args.run_dirs]
+    out_dir = Path(args.out) if args.out else Path("results") / ("compare_" + "_vs_".join(d.name for d in dirs))[:120]
+    check_out_dir(out_dir, "compare", dirs)
+    compare_runs(dirs, out_dir)
+    print(f"compared {len(dirs)} runs -> {out_dir / 'report.html'}")
+    return 0
+
+
+def cmd_view(args) -> int:
+    import functools
+    import http.server
+    import webbrowser
+
+    directory = Path(args.dir)
+    if not (directory / "report.html").is_file():
+        raise UsageError(f"view: {directory} has no report.html (is it an out dir of run, sweep or compare?)")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    handler.log_message = lambda *a: None
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
+    except OSError as exc:
+        raise UsageError(f"view: cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); try --port 0") from None
+    url = f"http://127.0.0.1:{server.server_address[1]}/report.html"
+    print(f"serving {directory} at {url}  (Ctrl-C to stop)", flush=True)
+    if not args.no_browser:
+        with contextlib.suppress(webbrowser.Error):
+            webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def cmd_explore(args) -> int:
+    load_scenario(args.scenario)  # a broken file fails here, in one line, not inside the server
+    app = Path(__file__).with_name("app.py")
+    env = {**os.environ, "TRUCE_SIM_SCENARIO": str(Path(args.scenario).resolve())}
+    print(f"explorer for {args.scenario} at http://127.0.0.1:{args.port}/  (Ctrl-C to stop)", flush=True)
+    command = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        str(app),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(args.port),
+        "--no-open",
+    ]
+    sys.stdout.flush()
+    os.execve(sys.executable, command, env)  # become the server: stopping this process stops it
+
+
+def cmd_validate(args) -> int:
+    from truce_sim.validity.facts import FACTS, constants_sensitivity, write_validation
+
+    check_out_dir(Path(args.out), "validate")  # before minutes of work, not after
+
+    results = []
+    for fact in FACTS:
+        result = fact(args.worlds)
+        results.append(result)
+        print(
+            f"{result.number}. {result.name:34s} {'pass' if result.passed else 'FAIL'}   {result.measured}", flush=True
+        )
+    sensitivity = None if args.no_sensitivity else constants_sensitivity()
+    write_validation(results, Path(args.out), sensitivity)
+    print(f"{sum(r.passed for r in results)} of {len(results)} stylized facts hold -> {Path(args.out) / 'report.html'}")
+    return 0 if all(r.passed for r in results) else 1
+
+
+def cmd_calibrate(args) -> int:
+    from truce_sim.validity.calibrate import DEFAULTS_PATH, calibrate, defaults_text, write_calibration
+
+    if not 0.05 <= args.scale <= 100:
+        raise UsageError(f"calibrate: --scale must be in [0.05, 100], got {args.scale:g}")
+    check_out_dir(Path(args.out), "calibrate")
+    result = calibrate(
+        args.budget,
+        args.scale,
+        progress=lambda n, loss: print(f"evaluation {n:4d}: loss {loss:.4g}", file=sys.stderr, flush=True),
+    )
+    write_calibration(result, Path(args.out))
+    print(
+        f"loss {result['loss']:.4g} after {result['evaluations']} evaluations: "
+        + ", ".join(f"{k}={v:g}" for k, v in result["fitted"].items())
+    )
+    if args.write_defaults:
+        from truce_sim.outputs.files import write_text
+
+        write_text(
+            DEFAULTS_PATH, defaults_text(result["fitted"], result["loss"], result["loss_per_case"], result["date"])
+        )
+        print(f"wrote the fitted constants into {DEFAULTS_PATH}")
+    print(f"report: {Path(args.out) / 'report.html'}")
+    return 0

@@ -1,0 +1,623 @@
+"""Scenario files: YAML loading with line numbers, the Scenario object, dotted paths, overrides.
+
+A scenario is the facts of one case (factions, backers, mediator, events, horizon, seed); the
+behavioural constants come from ``defaults.yaml`` and may be overridden under ``behaviour:``.
+Every field has a dotted path (``backers.turkey.support``) by which ``--set`` and sweeps reach it.
+Any numeric fact may be a distribution (``{uniform: [lo, hi]}``, ``{normal: [mean, sd]}``,
+``{triangular: [lo, mode, hi]}``), drawn once per world by the model.
+
+The schema and its validator are in :mod:`sim.schema`; errors are :class:`ScenarioError` with one
+line: ``file:line: field.path: what is wrong``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import stat
+import sys
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import yaml
+
+# re-exported: the schema's names that readers of scenarios use, so they need one import
+from truce_sim.core.schema import BACKER_FIELDS as BACKER_FIELDS
+from truce_sim.core.schema import BEHAVIOUR_FIELDS as BEHAVIOUR_FIELDS
+from truce_sim.core.schema import DEFAULTS_PATH as DEFAULTS_PATH
+from truce_sim.core.schema import DISTRIBUTIONS as DISTRIBUTIONS
+from truce_sim.core.schema import FACTION_FIELDS as FACTION_FIELDS
+from truce_sim.core.schema import MEDIATOR_FIELDS as MEDIATOR_FIELDS
+from truce_sim.core.schema import (
+    SECTIONS,
+    Distribution,
+    ScenarioError,
+    Validator,
+    did_you_mean,
+    one_line,
+    short_repr,
+)
+from truce_sim.core.schema import TOP_FIELDS as TOP_FIELDS
+from truce_sim.core.schema import Field as Field
+from truce_sim.core.schema import field_for as field_for
+
+
+# ----------------------------------------------------------------------------------------------
+# Typed scenario
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Event:
+    day: int
+    set: dict
+    scale: dict
+    add: dict
+    talks: bool
+    label: str
+
+
+class Scenario:
+    """A validated scenario: plain data by dotted path, with typed views for the model.
+
+    Build one with :func:`load_scenario` or :meth:`Scenario.from_dict`; change one with
+    :meth:`with_overrides`, which validates again.
+    """
+
+    def __init__(self, data: dict, source: str = "<scenario>", overrides: dict[str, str] | None = None):
+        self.data = data
+        self.source = source
+        # the what-if: {dotted path as given: value as written}, in the order applied
+        self.overrides: dict[str, str] = dict(overrides or {})
+
+    @property
+    def what_if_label(self) -> str:
+        """A short name of the overrides, safe in a file name: ``russia.pressure=0+gna.cohesion=0.4``
+        (empty for the scenario as written). Section names are dropped; long labels end in a hash."""
+        parts = []
+        for path, value in self.overrides.items():
+            head, _, rest = path.partition(".")
+            shown = rest if head in ("factions", "backers", "behaviour") and rest else path
+            parts.append(f"{shown}={value}")
+        label = re.sub(r"[^A-Za-z0-9._=+*-]+", "_", "+".join(parts)).replace("*", "all")
+        if len(label) > 80:
+            label = label[:63] + "-" + hashlib.sha256(label.encode()).hexdigest()[:16]
+        return label
+
+    # typed views --------------------------------------------------------------------------
+    name = property(lambda self: self.data["name"])
+    description = property(lambda self: self.data["description"])
+    start_date = property(lambda self: self.data["start_date"])
+    horizon_days = property(lambda self: self.data["horizon_days"])
+    replicates = property(lambda self: self.data["replicates"])
+    seed = property(lambda self: self.data["seed"])
+    factions = property(lambda self: self.data["factions"])
+    backers = property(lambda self: self.data["backers"])
+    mediator = property(lambda self: self.data["mediator"])
+    behaviour = property(lambda self: self.data["behaviour"])
+
+    @property
+    def events(self) -> list[Event]:
+        return [
+            Event(
+                e["day"],
+                e.get("set", {}),
+                e.get("scale", {}),
+                e.get("add", {}),
+                bool(e.get("talks", False)),
+                e.get("label", ""),
+            )
+            for e in self.data["events"]
+        ]
+
+    def get(self, path: str) -> Any:
+        node: Any = self.data
+        for part in path.split("."):
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        return node
+
+    def numeric_facts(self) -> dict[str, Any]:
+        """Every numeric fact and behavioural constant by dotted path (numbers or distributions)."""
+        out: dict[str, Any] = {}
+        for section, fields in SECTIONS.items():
+            for ident, spec in self.data[section].items():
+                for key, f in fields.items():
+                    if f.kind == "number" and spec.get(key) is not None:
+                        out[f"{section}.{ident}.{key}"] = spec[key]
+        if self.data["mediator"] is not None:
+            out["mediator.monitoring"] = self.data["mediator"]["monitoring"]
+        for key, value in self.data["behaviour"].items():
+            out[f"behaviour.{key}"] = value
+        return out
+
+    def to_yaml_dict(self) -> dict:
+        def plain(v):
+            if isinstance(v, Distribution):
+                return v.to_yaml()
+            if isinstance(v, dict):
+                return {k: plain(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [plain(x) for x in v]
+            if isinstance(v, dt.date):
+                return v.isoformat()
+            return v
+
+        return plain(self.data)
+
+    def to_yaml(self) -> str:
+        # libyaml's writer where it is installed: the same text, several times faster on large scenarios
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        return yaml.dump(self.to_yaml_dict(), Dumper=dumper, sort_keys=False, allow_unicode=True)
+
+    def with_overrides(self, overrides: dict[str, Any] | list[str] | None) -> Scenario:
+        """A new scenario with fields replaced, given as {path: value} or ["PATH=VALUE", ...]."""
+        raw = self.to_yaml_dict()
+        origins = _apply_overrides(raw, overrides)
+        return Scenario.from_dict(
+            raw, source=self.source, origins=origins, overrides={**self.overrides, **_override_labels(overrides)}
+        )
+
+    @classmethod
+    def from_dict(
+        cls,
+        raw: Any,
+        source: str = "<scenario>",
+        lines: dict | None = None,
+        origins: dict | None = None,
+        overrides: dict[str, str] | None = None,
+    ) -> Scenario:
+        return cls(Validator(source, lines or {}, origins or {}).scenario(raw), source, overrides)
+
+    def __repr__(self) -> str:
+        return f"Scenario({self.name!r}, factions={list(self.factions)}, backers={list(self.backers)})"
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading
+# ----------------------------------------------------------------------------------------------
+def load_scenario(path: str | Path, overrides: dict | list[str] | None = None) -> Scenario:
+    """Read, validate and return the scenario in ``path``, with ``overrides`` applied.
+
+    ``overrides`` is a mapping {dotted.path: value} or a list of "PATH=VALUE" strings (as given
+    to ``--set``); values in strings are read as YAML, so ``{uniform: [0.3, 0.5]}`` works.
+    """
+    path = resolve_scenario(path)
+    source = one_line(str(path))
+    text = read_text_file(path, source)
+    raw, lines = parse_yaml(text, source)
+    items = _override_items(overrides)  # each --set value parsed once, for the data and the labels
+    origins = _apply_overrides(raw, items)
+    return Scenario.from_dict(raw, source=source, lines=lines, origins=origins, overrides=_override_labels(items))
+
+
+# A real scenario or sweep file is a few KB. At this cap the costliest file is read, checked and
+# printed back by `check` in about two seconds.
+MAX_FILE_BYTES = 128 * 2**10
+SCENARIO_FILE = "a scenario file is a few KB"
+# Values a file may hold with its aliases written out: a real file holds a few hundred, but an
+# alias can stand for a whole subtree, so a file of a few hundred bytes can stand for billions.
+MAX_VALUES = 50_000
+MAX_DEPTH = 50  # levels of nesting; a real file has at most six
+MAX_PATH_CHARS = 500  # a dotted field path; a real one is ids and field names, under 100
+
+_FILE_TYPES = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def size_text(n_bytes: int) -> str:
+    return f"{n_bytes / 2**20:g} MB" if n_bytes >= 2**20 else f"{n_bytes / 2**10:g} KB"
+
+
+def _os_error(exc: Exception, source: str) -> ScenarioError:
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+        return ScenarioError(f"{source}: file not found")
+    if isinstance(exc, ValueError):  # os functions refuse a NUL byte in a path with ValueError
+        return ScenarioError(f"{source}: not a valid file name (it holds a NUL byte)")
+    return ScenarioError(f"{source}: cannot read ({getattr(exc, 'strerror', None) or exc})")
+
+
+def _check_stat(info: os.stat_result, source: str, max_bytes: int, size_hint: str) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for is_kind, name in _FILE_TYPES if is_kind(info.st_mode)), "not a file")
+        raise ScenarioError(f"{source}: not a regular file ({kind})")
+    if info.st_size > max_bytes:
+        raise ScenarioError(f"{source}: larger than {size_text(max_bytes)}; {size_hint}")
+
+
+def check_input_file(path: str | Path, source: str, max_bytes: int, size_hint: str) -> None:
+    """Refuse in one line a path that is not a regular file of at most ``max_bytes`` bytes.
+
+    Only ``os.stat`` is used: a FIFO would block an open, and opening a device can act on it."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError) as exc:
+        raise _os_error(exc, source) from None
+    _check_stat(info, source, max_bytes, size_hint)
+
+
+def open_input_file(path: str | Path, source: str, max_bytes: int, size_hint: str) -> BinaryIO:
+    """The user's file opened for reading (binary), once :func:`check_input_file` accepts it."""
+    check_input_file(path, source, max_bytes, size_hint)
+    try:
+        # O_NONBLOCK: should the path become a FIFO after the stat, the open still returns at once
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags)
+    except (OSError, ValueError) as exc:
+        raise _os_error(exc, source) from None
+    try:
+        _check_stat(os.fstat(fd), source, max_bytes, size_hint)  # the file opened may not be the one stat saw
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def read_input_bytes(path: str | Path, source: str, max_bytes: int, size_hint: str) -> bytes:
+    """The bytes of a user's file of at most ``max_bytes``, or a one-line ScenarioError."""
+    with open_input_file(path, source, max_bytes, size_hint) as fh:
+        try:
+            data = fh.read(max_bytes + 1)
+        except OSError as exc:
+            raise _os_error(exc, source) from None
+    if len(data) > max_bytes:  # it grew since the stat
+        raise ScenarioError(f"{source}: larger than {size_text(max_bytes)}; {size_hint}")
+    return data
+
+
+def read_json_file(path: Path, source: str, max_bytes: int, size_hint: str) -> Any:
+    """The JSON data of a results file of at most ``max_bytes``, or a one-line ScenarioError."""
+    data = read_input_bytes(path, source, max_bytes, size_hint)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{source}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+    except ValueError as exc:  # JSONDecodeError, or a number of thousands of digits
+        raise ScenarioError(f"{source}: not valid JSON ({one_line(str(exc).splitlines()[0])})") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: JSON nested too deeply to read") from None
+
+
+def read_text_file(path: Path, source: str, size_hint: str = SCENARIO_FILE) -> str:
+    """The text of a user's scenario or sweep file, or a one-line ScenarioError saying why it
+    cannot be read."""
+    data = read_input_bytes(path, source, MAX_FILE_BYTES, size_hint)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{source}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as a file opened in text mode reads
+
+
+# libyaml's parser with PyYAML's safe constructors: the same data as yaml.safe_load, ten times as
+# fast; libyaml also refuses nesting deeper than 1000 without recursing.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Unreadable(Exception):
+    """Why a YAML text cannot be read: a message, and where (line, dotted path) when known."""
+
+    def __init__(self, message: str, line: int | None = None, path: str | None = None, syntax: bool = False):
+        super().__init__(message)
+        self.message, self.line, self.path, self.syntax = message, line, path, syntax
+
+    def located(self, source: str) -> ScenarioError:
+        line = f":{self.line}" if self.line else ""
+        path = f": {one_line(self.path) or '<top>'}" if self.path is not None else ""
+        return ScenarioError(f"{source}{line}{path}: {self.message}")
+
+
+_kept: tuple[str, Any, dict] | None = None  # the last text read with keep=True, and its data and lines
+_kept_lock = threading.Lock()  # two threads must never both be handed the same kept data to change
+
+
+def parse_yaml(text: str, source: str, keep: bool = False) -> tuple[Any, dict[str, int]]:
+    """Read the text as ``yaml.safe_load`` does, and map each dotted path to its 1-based line.
+
+    The text is parsed once. With ``keep`` the result is also kept for the next call with the
+    same text (which then costs nothing); a caller passing ``keep`` must not change the data."""
+    global _kept
+    with _kept_lock:
+        kept, _kept = _kept, None
+    if kept is not None and kept[0] == text:
+        return kept[1], kept[2]
+    try:
+        data, lines = _read_yaml(text)
+    except _Unreadable as problem:
+        raise problem.located(source) from None
+    if keep:
+        with _kept_lock:
+            _kept = (text, data, lines)
+    return data, lines
+
+
+def _read_yaml(text: str) -> tuple[Any, dict[str, int]]:
+    node, loader = None, None
+    lines: dict[str, int] = {}
+    try:
+        loader = _LOADER(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None, lines
+        _Survey(lines).walk(node, "", 0)  # before building: an alias bomb is refused unbuilt
+        return loader.construct_document(node), lines
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        hint = " (tags that build Python objects are refused)" if "constructor for the tag" in str(exc.problem) else ""
+        raise _Unreadable(f"{exc.problem}{hint}", mark.line + 1 if mark else None) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        what = (exc.problem or exc.context or "invalid YAML").strip()
+        if "maximum nesting depth" in what:  # libyaml's own limit, far above ours
+            raise _Unreadable(f"nested more than {MAX_DEPTH} levels deep", mark.line + 1 if mark else None) from None
+        raise _Unreadable(f"YAML syntax error: {what}", mark.line + 1 if mark else None, syntax=True) from None
+    except yaml.YAMLError as exc:
+        raise _Unreadable(
+            f"YAML error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", syntax=True
+        ) from None
+    except RecursionError:
+        raise _Unreadable(f"YAML nested more than {MAX_DEPTH} levels deep") from None
+    except BUILD_ERRORS as exc:  # a scalar YAML parses but cannot build, e.g. 2020-02-30 or !!int ""
+        line, path = _bad_scalar(node) if node is not None else (None, None)
+        raise _Unreadable(f"cannot read this value ({_build_reason(exc)})", line, path) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+# What PyYAML's safe constructors raise on a scalar they cannot build (2020-02-30, !!int "").
+BUILD_ERRORS = (ValueError, OverflowError, IndexError, KeyError, AttributeError, TypeError)
+
+
+def _build_reason(exc: Exception) -> str:
+    if isinstance(exc, ValueError) and "sys.set_int_max_str_digits" in str(exc):
+        return f"a whole number of more than {sys.get_int_max_str_digits()} digits"
+    return one_line(str(exc)) or type(exc).__name__
+
+
+def _bad_scalar(node, prefix: str = "", seen: set | None = None) -> tuple[int | None, str | None]:
+    """(line, path) of the first scalar that safe_load cannot construct ((None, None) if none is found)."""
+    seen = set() if seen is None else seen
+    if id(node) in seen:  # an alias: already looked at
+        return None, None
+    seen.add(id(node))
+    if isinstance(node, yaml.ScalarNode):
+        try:
+            yaml.SafeLoader("").construct_object(node, deep=True)
+        except BUILD_ERRORS:
+            return node.start_mark.line + 1, prefix
+        return None, None
+    children = node.value if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) else []
+    for i, child in enumerate(children):
+        key, value = (str(child[0].value), child[1]) if isinstance(node, yaml.MappingNode) else (str(i), child)
+        found = _bad_scalar(value, f"{prefix}.{key}" if prefix else key, seen)
+        if found[0] is not None:
+            return found
+    return None, None
+
+
+class _Survey:
+    """One walk over a composed document, before anything is built from it: maps each dotted path
+    to its line, and refuses duplicate keys, keys that are not text, and data too deep or, with
+    its aliases written out, too large to check quickly.
+
+    Each node is walked once. An alias of a walked node costs that node's values again (``done``
+    keeps each node's (values, height)), so a file too large with its aliases written out is
+    refused as soon as it passes the limit, however few bytes it has."""
+
+    def __init__(self, lines: dict[str, int]):
+        self.lines, self.left = lines, MAX_VALUES
+        self.done: dict[int, tuple[int, int]] = {}
+        self.open: set[int] = set()
+
+    def spend(self, values: int, line: int, path: str) -> None:
+        self.left -= values
+        if self.left < 0:
+            raise _Unreadable(
+                f"the file passes {MAX_VALUES:,} values here, with its aliases written out; a "
+                "scenario or sweep file holds a few hundred",
+                line,
+                path,
+            )
+
+    def walk(self, node, path: str, depth: int) -> int:
+        """The height of ``node`` (0 for a scalar), its paths recorded and its values counted."""
+        line = node.start_mark.line + 1
+        self.lines[path] = line
+        if depth > MAX_DEPTH:
+            raise _Unreadable(f"nested more than {MAX_DEPTH} levels deep", line, path)
+        if isinstance(node, yaml.ScalarNode):
+            self.spend(1, line, path)
+            return 0
+        if id(node) in self.done:  # an alias of a node already walked
+            values, height = self.done[id(node)]
+            self.spend(values, line, path)
+        elif id(node) in self.open:
+            raise _Unreadable("an alias stands for a value that holds it", line, path)
+        else:
+            self.open.add(id(node))
+            before, height = self.left, 0
+            self.spend(1, line, path)
+            for sub, entry_line, child in self.entries(node, path):
+                if isinstance(child, yaml.ScalarNode):  # the most common node, walked here for speed
+                    self.spend(1, entry_line, sub)
+                    below = 0
+                else:
+                    below = self.walk(child, sub, depth + 1)
+                self.lines[sub] = entry_line
+                height = max(height, below + 1)
+            self.open.discard(id(node))
+            self.done[id(node)] = before - self.left, height
+        if depth + height > MAX_DEPTH:
+            raise _Unreadable(f"nested more than {MAX_DEPTH} levels deep", line, path)
+        return height
+
+    def entries(self, node, path: str):
+        """(path, line, value) of each item of a list or entry of a mapping; a mapping's keys are
+        checked and counted here."""
+        prefix = f"{path}." if path else ""
+        if isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                yield prefix + str(i), item.start_mark.line + 1, item
+            return
+        keys = set()
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _Unreadable("a key must be text, not a list or mapping", line, path)
+            key = key_node.value
+            sub = prefix + key
+            if len(sub) > MAX_PATH_CHARS:
+                raise _Unreadable(
+                    f"a key makes a field path of more than {MAX_PATH_CHARS} characters; keys are ids and field names",
+                    line,
+                    short_repr(sub),
+                )
+            if key in keys:
+                raise _Unreadable("duplicate key", line, sub)
+            keys.add(key)
+            self.spend(1, line, sub)
+            yield sub, line, value_node
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split "PATH=VALUE" and read VALUE as YAML."""
+    shown = short_text(text)
+    if "=" not in text:
+        raise ScenarioError(f"--set {shown}: expected PATH=VALUE, e.g. backers.turkey.support=0.02")
+    path, value = text.split("=", 1)
+    path = path.strip()
+    if not path:
+        raise ScenarioError(f"--set {shown}: empty field path")
+    try:
+        parsed = _read_yaml(value)[0] if value.strip() else None
+    except _Unreadable as problem:
+        what = f"value is not valid YAML ({problem.message})" if problem.syntax else problem.message
+        raise ScenarioError(f"--set {shown}: {what}") from None
+    if parsed is None:
+        raise ScenarioError(f"--set {shown}: missing value after '='")
+    return path, parsed
+
+
+def short_text(text: str, limit: int = 100) -> str:
+    """A user's text shortened to ``limit`` characters for a message, on one line."""
+    return one_line(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def _override_items(overrides) -> list[tuple[str, Any]]:
+    if not overrides:
+        return []
+    return [
+        parse_override(o) if isinstance(o, str) else o
+        for o in (overrides if isinstance(overrides, (list, tuple)) else overrides.items())
+    ]
+
+
+def _override_labels(overrides) -> dict[str, str]:
+    """{path: the value as a short text} of overrides, for names, summaries and reports."""
+    return {path: short_repr(value) for path, value in _override_items(overrides)}
+
+
+def _apply_overrides(raw: Any, overrides) -> dict[str, str]:
+    """Write overrides into the raw mapping; return {path: origin} for error messages."""
+    if not overrides:
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    items = _override_items(overrides)
+    origins = {}
+    for path, value in items:
+        label = f"--set {path}={short_repr(value)}"
+        for concrete in _expand_wildcards(raw, path, label):
+            _set_path(raw, concrete, copy.deepcopy(value), label)
+            origins[concrete] = label
+    return origins
+
+
+def _expand_wildcards(raw: dict, path: str, label: str) -> list[str]:
+    parts = path.split(".")
+    if "*" not in parts:
+        return [path]
+    i = parts.index("*")
+    node: Any = raw
+    for part in parts[:i]:
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, dict) or not node:
+        raise ScenarioError(f"{label}: {'.'.join(parts[:i])}: nothing for '*' to match")
+    out = []
+    for key in node:
+        out += _expand_wildcards(raw, ".".join(parts[:i] + [str(key)] + parts[i + 1 :]), label)
+    return out
+
+
+def _set_path(raw: dict, path: str, value: Any, label: str) -> None:
+    parts = path.split(".")
+    node: Any = raw
+    for depth, part in enumerate(parts[:-1]):
+        here = ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ScenarioError(f"{label}: {here}: no such list item")
+            node = node[int(part)]
+            continue
+        if part not in node or node[part] is None:
+            if depth == 0 and part in ("backers", "behaviour", "mediator"):
+                node[part] = {}
+            else:
+                known = list(node) if isinstance(node, dict) else []
+                raise ScenarioError(f"{label}: {here}: unknown field{did_you_mean(part, known)}")
+        node = node[part]
+        if not isinstance(node, (dict, list)):
+            raise ScenarioError(f"{label}: {here}: is a value, not a section")
+    last = parts[-1]
+    if isinstance(node, list):
+        if not last.isdigit() or int(last) >= len(node):
+            raise ScenarioError(f"{label}: {path}: no such list item")
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+BUILTIN_SCENARIOS = Path(str(resources.files("truce_sim.core") / "scenarios"))
+
+
+def resolve_scenario(path_or_name: str | Path, builtins: Path = BUILTIN_SCENARIOS) -> Path:
+    """A file's path: the path itself, or the built-in file of that name (``libya_2020_january``)
+    when the name is bare and no such file exists here."""
+    path = Path(path_or_name)
+    if not path_exists(path) and path.suffix == "" and len(path.parts) == 1:
+        builtin = builtins / f"{path.name}.yaml"
+        if path_exists(builtin):
+            return builtin
+    return path
+
+
+def path_exists(path: Path) -> bool:
+    """Whether anything is at ``path``; a name the system refuses (too long, a NUL byte) is not
+    there, and reading it then says why."""
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def builtin_scenarios(directory: str | Path = BUILTIN_SCENARIOS) -> list[tuple[str, str, Path]]:
+    """(name, description, path) of the scenario files in a directory (default: the built-ins)."""
+    out = []
+    for path in sorted(Path(directory).glob("*.yaml")):
+        try:
+            s = load_scenario(path)
+            out.append((s.name, s.description, path))
+        except ScenarioError as exc:
+            out.append((path.stem, f"(invalid: {exc})", path))
+    return out

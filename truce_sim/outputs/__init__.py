@@ -1,0 +1,1 @@
+"""What a person reads: out dirs written safely, figures, report pages and comparisons."""

@@ -1,0 +1,84 @@
+"""Writing a run's out dir: tables, summary, plots, the resolved scenario, a manifest and the report.
+
+Everything is written into a staging directory and swapped into place at the end (see
+``outputs.files``), so an existing out dir is replaced whole or not at all, and only when
+truce-sim wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+from truce_sim.outputs.files import OutDir, versions
+from truce_sim.runs.ensemble import EnsembleResult
+
+
+def write_run(
+    result: EnsembleResult,
+    out_dir: str | Path,
+    command: list[str] | None = None,
+    started: str | None = None,
+    finished: str | None = None,
+) -> Path:
+    """Write every output of a run to ``out_dir`` atomically; return the final path.
+
+    An existing ``out_dir`` is replaced only when it holds an earlier run's results and nothing
+    else; otherwise an ``OutDirError`` (a ``UserError``) is raised and nothing is touched."""
+    with OutDir(out_dir, "run") as out:
+        write_run_files(result, out.stage(), command, started, finished)
+        final = out.commit()
+    if (final / "paths").exists():
+        result.paths_dir = final / "paths"
+    return final
+
+
+def write_run_files(
+    result: EnsembleResult,
+    d: Path,
+    command: list[str] | None = None,
+    started: str | None = None,
+    finished: str | None = None,
+) -> None:
+    """Every output of a run, written into the (staging) directory ``d``."""
+    from truce_sim.outputs import figures as plots  # matplotlib is slow to import; sweeps use versions() without it
+
+    s = result.summary
+    (d / "summary.json").write_text(json.dumps(s, indent=2) + "\n", encoding="utf-8")
+    result.replicates.to_csv(d / "replicates.csv", index=False)
+    result.timeseries.to_csv(d / "timeseries.csv", index=False, float_format="%.6g")
+    resolved = (
+        f"# Resolved scenario: the file, its overrides and every behavioural default.\n"
+        f"# Run with seed {result.seed} for {result.steps} days.\n" + result.scenario.to_yaml()
+    )
+    (d / "scenario.yaml").write_text(resolved, encoding="utf-8")
+    title = f"{result.scenario.name}: {s['replicates']} worlds, seed {result.seed}"
+    plots.save(plots.survival_figure(result.replicates, f"Truce survival - {title}", result.steps), d, "survival")
+    plots.save(
+        plots.dynamics_figure(
+            result.timeseries, result.factions, result.backers, f"Balance, violations and support - {title}"
+        ),
+        d,
+        "dynamics",
+    )
+    manifest = {
+        "scenario": result.scenario.name,
+        "scenario_file": result.scenario.source,
+        "seed": result.seed,
+        "replicates": s["replicates"],
+        "steps": result.steps,
+        "command": command if command is not None else sys.argv,
+        "started": started,
+        "finished": finished,
+        "versions": versions(),
+        "platform": platform.platform(),
+    }
+    (d / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    from truce_sim.outputs.run_report import run_report
+
+    run_report(d, s, resolved, result.scenario)
+    if result.paths_dir is not None and Path(result.paths_dir).exists() and Path(result.paths_dir) != d / "paths":
+        shutil.move(str(result.paths_dir), d / "paths")

@@ -1,0 +1,144 @@
+"""A run's report.html: the case in brief, survival, what broke the truce, dynamics, the scenario."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from truce_sim.outputs.html import figure, page
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def summary_lines(s: dict) -> list[tuple[str, str, str, object]]:
+    """The headline numbers of a run, as (label, text, summary.json key, value): the one list
+    that the console summary and the report both show."""
+    median = "over half survive" if s["median_survival_days"] is None else f"{s['median_survival_days']:g} days"
+    lo, hi = s.get("median_survival_ci") or [None, None]
+    if s["median_survival_days"] is not None and lo is not None:
+        median += f" (95% CI {lo:g}-{hi:g})" if hi is not None else f" (95% CI from {lo:g})"
+    lines = [
+        (
+            "median survival",
+            median,
+            "median_survival_days",
+            "" if s["median_survival_days"] is None else s["median_survival_days"],
+        )
+    ]
+    for day, v in s["survival_at"].items():
+        lines.append(
+            (
+                f"survival at {day} days",
+                f"{_pct(v['p'])} (95% CI {100 * v['lo']:.1f}-{_pct(v['hi'])})",
+                f"survival_at.{day}.p",
+                v["p"],
+            )
+        )
+    lines.append(("collapsed", _pct(s["collapse_share"]), "collapse_share", s["collapse_share"]))
+    for kind in ("causes", "breakers"):
+        if s[kind]:
+            lines.append((kind, ", ".join(f"{k} {_pct(v)}" for k, v in s[kind].items()), kind, ""))
+    lines.append(
+        (
+            "violations per truce day",
+            f"{s['mean_violations_per_day']:.2f}",
+            "mean_violations_per_day",
+            s["mean_violations_per_day"],
+        )
+    )
+    return lines
+
+
+def run_report(out_dir: Path, summary: dict, scenario_yaml: str, scenario) -> Path:
+    """report.html of a run: the case in brief, survival, dynamics, causes, the scenario file."""
+    s = summary
+
+    def row(name: str, text: str, key: str, value) -> str:
+        # data-key/data-value tie each number to summary.json, for readers and for tests
+        return (
+            f"<tr><th>{html.escape(name)}</th><td data-key='{key}' data-value='{value}'>{html.escape(text)}</td></tr>"
+        )
+
+    rows = [row(*line) for line in summary_lines(s)]
+    headline = f"<table class='headline'>{''.join(rows)}</table>"
+
+    def shares(kind: str) -> str:
+        cells = "".join(
+            f"<tr><td>{html.escape(k)}</td><td data-key='{kind}.{html.escape(k)}' data-value='{v}'>"
+            f"{100 * v:.1f}%</td></tr>"
+            for k, v in s[kind].items()
+        )
+        return f"<table><tr><th>{kind[:-1]}</th><th>share of collapses</th></tr>{cells}</table>"
+
+    causes = shares("causes") + shares("breakers")
+    sections = [
+        ("The case", _case_brief(scenario, s)),
+        (
+            "Truce survival",
+            headline
+            + figure("survival", "Kaplan-Meier truce survival with its 95% band, censoring marks and the median"),
+        ),
+        ("What broke the truce", causes if s["causes"] else "<p>No truce collapsed.</p>"),
+        ("Dynamics", figure("dynamics", "power and control, violations per day and backer support over time")),
+        (
+            "Files",
+            "<p>"
+            + ", ".join(
+                f"<a href='{f}'>{f}</a>"
+                for f in ("summary.json", "replicates.csv", "timeseries.csv", "scenario.yaml", "manifest.json")
+            )
+            + "</p>",
+        ),
+        ("The scenario file (resolved)", f"<pre>{html.escape(scenario_yaml)}</pre>"),
+    ]
+    path = Path(out_dir) / "report.html"
+    what_if = s.get("overrides") or {}
+    named = s["scenario"] + (" (what-if: " + ", ".join(f"{k}={v}" for k, v in what_if.items()) + ")" if what_if else "")
+    path.write_text(
+        page(f"{named}: {s['replicates']} worlds, seed {s['seed']}, {s['steps']} days", sections), encoding="utf-8"
+    )
+    return path
+
+
+BACKER_FACTS = ("support", "max_support", "truce_preference", "pressure", "pressure_decay", "credibility", "red_line")
+
+
+def _case_brief(scenario, s: dict) -> str:
+    esc = html.escape
+    facts = lambda spec, keys: ", ".join(f"{k} {_v(spec.get(k))}" for k in keys if spec.get(k) is not None)  # noqa: E731
+    factions = "".join(
+        f"<li><b>{esc(n)}</b>: {esc(facts(f, ('strength', 'control', 'cohesion', 'demand', 'war_cost')))}</li>"
+        for n, f in scenario.factions.items()
+    )
+    backers = (
+        "".join(
+            f"<li><b>{esc(n)}</b> backs {esc(', '.join(b['clients']))}: {esc(facts(b, BACKER_FACTS))}</li>"
+            for n, b in scenario.backers.items()
+        )
+        or "<li>none</li>"
+    )
+    m = scenario.mediator
+    talks = ", ".join(str(d) for d in m["talks"]) or "none"
+    events = (
+        "".join(f"<li>day {e.day}: {esc(e.label or '')} {esc(_changes(e))}</li>" for e in scenario.events)
+        or "<li>none</li>"
+    )
+    start = f", from {scenario.start_date}" if scenario.start_date else ""
+    return (
+        f"<p>{esc(scenario.description)}{esc(start)}</p><h3>Factions</h3><ul>{factions}</ul>"
+        f"<h3>Backers</h3><ul>{backers}</ul><h3>Mediator</h3>"
+        f"<p>monitoring {_v(m['monitoring'])}; talks on days {esc(talks)}</p>"
+        f"<h3>Events</h3><ul>{events}</ul>"
+    )
+
+
+def _v(value) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+def _changes(event) -> str:
+    parts = [f"{p} = {_v(v)}" for p, v in event.set.items()] + [f"{p} x {_v(v)}" for p, v in event.scale.items()]
+    parts += [f"{p} + {_v(v)}" for p, v in event.add.items()] + (["talks"] if event.talks else [])
+    return "(" + "; ".join(parts) + ")" if parts else ""

@@ -1,0 +1,1 @@
+"""The science checks: stylized facts and calibration against the historical cases."""
