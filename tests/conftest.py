@@ -57,3 +57,9 @@ def time_limit(seconds: int, what: str):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
+
+
+def everyday_first(cases: list, keep: int) -> list:
+    """Parameters of which the first ``keep`` run in the everyday subset (-m "not slow") and the
+    rest only in the full suite: one command per case, each a few seconds of subprocess."""
+    return [case if i < keep else pytest.param(case, marks=pytest.mark.slow) for i, case in enumerate(cases)]

@@ -89,6 +89,7 @@ def test_resolved_scenario_and_manifest(small_run):
     assert ts["share_in_truce"].iloc[0] == 1.0
 
 
+@pytest.mark.slow  # two runs, one keeping every path
 def test_rerun_replaces_the_out_dir_whole(tmp_path):
     out = tmp_path / "out"
     proc = cli("run", LIBYA, "--replicates", "20", "--steps", "20", "--out", str(out), "-q", "--keep-paths")
@@ -100,6 +101,7 @@ def test_rerun_replaces_the_out_dir_whole(tmp_path):
     assert json.loads((out / "summary.json").read_text())["replicates"] == 30
 
 
+@pytest.mark.slow  # a full run of the default size
 def test_file_alone_means_run_and_default_out_dir(tmp_path):
     proc = cli(str(ROOT / LIBYA), "--replicates", "10", "--steps", "10", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -137,6 +139,7 @@ def test_bad_options_exit_2_with_one_line(args):
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow  # worker processes and kept paths
 def test_workers_and_kept_paths(tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     a = cli("run", LIBYA, "-n", "60", "--steps", "30", "--workers", "1", "--out", str(one), "-q")

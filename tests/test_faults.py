@@ -138,6 +138,7 @@ def files_of(directory: Path) -> dict[str, bytes]:
     return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow  # signals to running processes
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_ctrl_c_during_a_run_leaves_no_out_dir(tmp_path, workers):
     rc, err = _interrupt(
@@ -151,6 +152,7 @@ def test_ctrl_c_during_a_run_leaves_no_out_dir(tmp_path, workers):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stderr.txt"], "partial results were left behind"
 
 
+@pytest.mark.slow  # signals to running processes
 def test_ctrl_c_during_a_sweep_keeps_finished_points(tmp_path):
     rc, err = _interrupt(
         ["sweep", LIBYA, "--vary", "mediator.monitoring=0:1:60", "-n", "400", "--out", "sw", "-j", "1"],
@@ -229,6 +231,7 @@ def test_the_memory_estimate_grows_with_worlds_days_and_paths():
 # ---- signals and worker processes ------------------------------------------------------------
 
 
+@pytest.mark.slow  # signals to running processes
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigterm_is_handled_like_ctrl_c(tmp_path, old_run, workers):
     shutil.copytree(old_run, tmp_path / "out")
@@ -247,6 +250,7 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path, old_run, workers):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "stderr.txt"], "a staging dir or lock was left"
 
 
+@pytest.mark.slow  # signals to running processes
 def test_workers_leave_when_the_parent_is_killed(tmp_path):
     proc = start(
         ["run", LIBYA, "-n", "400000", "--steps", "365", "--batch-size", "1000", "--out", "out", "-j", "2"], tmp_path
@@ -285,6 +289,7 @@ def test_an_interrupted_exit_stops_the_pools_first(tmp_path):
     assert "Traceback" not in err and "warning" not in err.lower(), err
 
 
+@pytest.mark.slow  # signals to running processes
 @pytest.mark.parametrize("command", ["run", "sweep"])
 def test_a_killed_worker_is_one_line_and_writes_nothing(tmp_path, old_run, command):
     if command == "run":
@@ -309,6 +314,7 @@ def test_a_killed_worker_is_one_line_and_writes_nothing(tmp_path, old_run, comma
         assert not (tmp_path / "out" / "points.csv").exists()
 
 
+@pytest.mark.slow  # signals to running processes
 def test_ctrl_c_while_writing_prints_no_worker_traceback(tmp_path):
     """Ctrl-C reaches every process of the group; the workers, idle while the parent writes its
     files, leave it to the parent."""

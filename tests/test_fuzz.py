@@ -1048,7 +1048,8 @@ if HAVE_HYPOTHESIS:
                 ],
             )
             test = s(test)
-            return seed(int(FUZZ_SEED))(test) if FUZZ_SEED is not None else test
+            test = seed(int(FUZZ_SEED))(test) if FUZZ_SEED is not None else test
+            return pytest.mark.slow(test)  # hundreds of generated files each
 
         return apply
 

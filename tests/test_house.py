@@ -166,6 +166,7 @@ def test_plain_install_runs_built_ins_from_another_folder(tmp_path):
     assert str(ROOT) not in where
 
 
+@pytest.mark.slow  # spawns a pool of workers
 def test_readme_snippet_runs_as_a_script(tmp_path):
     """The README's Python snippet saved as a file and run: spawned workers need its main guard."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

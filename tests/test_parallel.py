@@ -82,6 +82,7 @@ def test_streamed_aggregates_match_the_paths(with_paths):
     np.testing.assert_allclose(ts["support_uae_q95"], q95, rtol=0.006)  # log bins 0.56% wide
 
 
+@pytest.mark.slow  # spawns a pool of workers
 def test_workers_from_an_interactive_session():
     """Spawned workers need no `if __name__ == "__main__"` guard in the caller (as in a notebook)."""
     import subprocess

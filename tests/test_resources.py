@@ -136,6 +136,7 @@ def test_a_million_worlds_for_ten_years_is_refused_where_it_does_not_fit(libya, 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # a run through the command line
 def test_only_workers_that_can_start_are_counted(libya, tmp_path, monkeypatch):
     assert resources.effective_workers(1000, 3, 1) == 3
     assert resources.effective_workers(1000, 3, 10) == 1

@@ -24,7 +24,7 @@ import pytest
 from truce_sim.sweeps.runner import analyse_sweep, run_sweep
 from truce_sim.sweeps.spec import load_sweep, sweep_from_options
 
-from .conftest import ROOT, SCENARIOS
+from .conftest import ROOT, SCENARIOS, everyday_first
 
 STALEMATE = SCENARIOS / "stalemate_joint_pressure.yaml"
 LIBYA = "scenarios/libya_2020_january.yaml"
@@ -333,6 +333,7 @@ def slow_reference(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # two full sweeps
 def test_rerun_is_byte_identical(tiny_reference, tmp_path):
     reference = (tiny_reference / "points.csv").read_bytes()
     out = tmp_path / "again"
@@ -539,6 +540,7 @@ def test_killed_sweep_resumes_to_the_same_table(slow_reference, tmp_path):
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before, "a refused resume changed files"
 
 
+@pytest.mark.slow  # two sweeps
 def test_resume_accepts_the_same_scenario_by_another_path(tiny_reference, tmp_path):
     out = tmp_path / "copy"
     shutil.copytree(tiny_reference, out)
@@ -665,7 +667,7 @@ BAD = {
 }
 
 
-@pytest.mark.parametrize("case", list(BAD))
+@pytest.mark.parametrize("case", everyday_first(list(BAD), 2))
 def test_bad_vary_options(case, tmp_path):
     args, expected = BAD[case]
     out = tmp_path / "out"
@@ -695,7 +697,7 @@ SWEEP_FILES = {
 }
 
 
-@pytest.mark.parametrize("case", list(SWEEP_FILES))
+@pytest.mark.parametrize("case", everyday_first(list(SWEEP_FILES), 2))
 def test_broken_sweep_files(case, tmp_path):
     text, expected = SWEEP_FILES[case]
     path = tmp_path / "bad.yaml"
