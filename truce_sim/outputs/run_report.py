@@ -61,7 +61,8 @@ def run_report(out_dir: Path, summary: dict, scenario_yaml: str, scenario) -> Pa
             f"<tr><th>{html.escape(name)}</th><td data-key='{key}' data-value='{value}'>{html.escape(text)}</td></tr>"
         )
 
-    rows = [row(*line) for line in summary_lines(s)]
+    # causes and breakers have their own tables below, one number per cell
+    rows = [row(*line) for line in summary_lines(s) if line[2] not in ("causes", "breakers")]
     headline = f"<table class='headline'>{''.join(rows)}</table>"
 
     def shares(kind: str) -> str:
