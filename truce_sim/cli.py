@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         return commands[args.command](args)
     except UserError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
-        return 2
+        return exc.exit_status
     except MachineError as exc:
         from truce_sim.runs.executors import WorkerDied
 
@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         if argv and argv[0] == "sweep" and isinstance(exc, WorkerDied):
             message += "; the points finished so far are saved: add --resume to finish"
         print(f"error: {message}", file=sys.stderr)
-        return 1
+        return exc.exit_status
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP as Terminated (entry())
         if argv and argv[0] == "sweep":
             print("interrupted: the points finished so far are saved; rerun with --resume to finish", file=sys.stderr)
