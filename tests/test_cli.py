@@ -53,8 +53,32 @@ def test_run_writes_every_output(small_run):
         "dynamics.svg",
         "scenario.yaml",
         "manifest.json",
+        "decisions.csv",
+        "decisions.png",
+        "decisions.svg",
     } <= names
     assert not [n for n in out.parent.iterdir() if n.name.startswith(".")], "temporary dirs left behind"
+
+
+def test_decisions_say_why_each_faction_chose(small_run):
+    _, out = small_run
+    decisions = pd.read_csv(out / "decisions.csv")
+    ts = pd.read_csv(out / "timeseries.csv").set_index("day")
+    rows = pd.read_csv(out / "replicates.csv", keep_default_na=False)
+    assert set(decisions["faction"]) == {"gna", "lna"} and set(decisions["state"]) <= {"truce", "war"}
+    # every world chose on every day from day 1, in truce or at war, once per faction
+    worlds = decisions.groupby(["day", "faction"])["worlds"].sum()
+    assert (worlds == len(rows)).all() and decisions["day"].min() == 1 and decisions["day"].max() == 120
+    # the worlds that chose in truce on day d are those still in truce at the end of day d - 1
+    in_truce = decisions[(decisions["state"] == "truce") & (decisions["faction"] == "lna")].set_index("day")
+    expected = (ts["share_in_truce"] * len(rows)).round().astype(int).shift(1)
+    assert (in_truce["worlds"] == expected.loc[in_truce.index]).all()
+    # the value of an offensive is its pushes minus its restraints, mean for mean
+    pushes = decisions[["gain", "demand", "preventive", "grievance"]].sum(axis=1)
+    restraints = decisions[
+        ["waiting", "cost", "mobilisation", "leverage", "red_line", "trust", "benefits", "signature"]
+    ].sum(axis=1)
+    assert (pushes - restraints - decisions["value_offensive"]).abs().max() < 1e-4
 
 
 def test_summary_matches_the_replicates(small_run):

@@ -1,7 +1,10 @@
-"""The historical cases of MODEL.md section 7 land in their brackets with the shared defaults.
+"""The historical cases of MODEL.md section 7 land in their two-sided brackets with the shared
+defaults.
 
-Each assertion uses the 95% interval, not the point estimate, so a pass means the bracket holds
-beyond the ensemble's noise. Ensembles use the scenario's own seed.
+The side of a bracket that the record fixes (a truce that collapsed must collapse, one that held
+must hold) is checked with the 95% interval, so a pass holds beyond the ensemble's noise; the
+other side (how certain the model may be) with the point estimate. Ensembles use the scenario's
+own seed.
 """
 
 import numpy as np
@@ -18,10 +21,10 @@ pytestmark = pytest.mark.slow  # thousands of worlds per historical case
 
 @pytest.fixture(scope="module")
 def results():
-    # 2,000 worlds for the founding case: its late collapses (after day 60) are few, and the
-    # breaker comparison needs enough of them
+    # 4,000 worlds for the founding case: its late collapses (after day 60) are under 1% of
+    # worlds, and the breaker comparison needs a few dozen of them
     return {
-        name: sim.run_ensemble(SCENARIOS / f"{name}.yaml", replicates=2000 if name == "libya_2020_january" else 1000)
+        name: sim.run_ensemble(SCENARIOS / f"{name}.yaml", replicates=4000 if name == "libya_2020_january" else 1000)
         for name in HISTORICAL
     }
 
@@ -39,7 +42,8 @@ def test_libya_january_collapses_within_weeks(results):
     lo, hi = s["median_survival_ci"]
     median = bracket("libya_2020_january", "median")
     assert lo is not None and hi is not None and median.lo <= lo and hi <= median.hi, s["median_survival_ci"]
-    assert s["survival_at"]["180"]["hi"] < bracket("libya_2020_january", "s180").hi
+    s180 = bracket("libya_2020_january", "s180")
+    assert s180.lo <= s["survival_at"]["180"]["p"] and s["survival_at"]["180"]["hi"] < s180.hi
 
 
 def test_libya_january_violations_begin_in_the_first_week(results):
@@ -62,17 +66,19 @@ def test_libya_january_gna_breaks_more_after_day_60(results):
 
 
 def test_libya_october_holds_a_year(results):
-    assert results["libya_2020_october"].summary["survival_at"]["365"]["lo"] >= bracket("libya_2020_october", "s365").lo
+    s365 = results["libya_2020_october"].summary["survival_at"]["365"]
+    held = bracket("libya_2020_october", "s365")
+    assert s365["lo"] >= held.lo and s365["p"] <= held.hi, s365
 
 
 def test_syria_collapses_within_two_weeks(results):
     s = results["syria_2016_september"].summary
-    assert (
-        s["median_survival_ci"][1] is not None
-        and s["median_survival_ci"][1] <= bracket("syria_2016_september", "median").hi
-    )
+    over = bracket("syria_2016_september", "median")
+    assert s["median_survival_ci"][1] is not None and s["median_survival_ci"][1] <= over.hi, s["median_survival_ci"]
+    assert s["median_survival_days"] >= over.lo, s["median_survival_days"]
 
 
 def test_nagorno_karabakh_holds_a_year(results):
     s365 = results["nagorno_karabakh_2020_november"].summary["survival_at"]["365"]
-    assert s365["lo"] >= bracket("nagorno_karabakh_2020_november", "s365").lo
+    held = bracket("nagorno_karabakh_2020_november", "s365")
+    assert s365["lo"] >= held.lo and s365["p"] <= held.hi, s365

@@ -3,6 +3,7 @@
 import mesa
 import numpy as np
 import pytest
+import yaml
 
 import truce_sim as sim
 from truce_sim.core.agents import Backer, Faction, Mediator
@@ -134,3 +135,29 @@ def test_collapse_records_day_cause_and_breaker():
     assert (collapsed["survival_days"].between(1, 30)).all()
     held = rows[~rows["collapsed"]]
     assert (held["survival_days"] == 30).all() and (held["cause"] == "").all()
+
+
+def test_a_first_edition_scenario_loads_with_defaults_for_the_new_facts(tmp_path):
+    # the founding case as the first edition wrote it: no beliefs, announcements, spoilers,
+    # alliances, cessations or terms; it must load unchanged and take the documented defaults
+    from truce_sim.core.scenario import BACKER_FIELDS, FACTION_FIELDS, MEDIATOR_FIELDS
+
+    text = (SCENARIOS / "libya_2020_january.yaml").read_text()
+    text = text.replace(",\n        belief_bias: 0.1, belief_precision: 20}", "}")
+    text = text.replace(" announced_support: 0.008,", "")
+    data = yaml.safe_load(text)
+    assert "belief_bias" not in data["factions"]["lna"], "test bug: edit did not apply"
+    assert "announced_support" not in data["backers"]["turkey"], "test bug: edit did not apply"
+    path = tmp_path / "first_edition.yaml"
+    path.write_text(text)
+    scenario = sim.load_scenario(path)
+    lna = scenario.factions["lna"]
+    for key in ("belief_bias", "belief_precision", "holding_benefit", "signatory"):
+        assert lna[key] == FACTION_FIELDS[key].default, key
+    assert list(lna["allies"]) == []  # everyone else an enemy, as before
+    assert scenario.backers["turkey"]["announced_support"] is None  # counts as today's support
+    assert scenario.backers["turkey"]["signs_for_clients"] == BACKER_FIELDS["signs_for_clients"].default
+    assert scenario.mediator["settlement"] == MEDIATOR_FIELDS["settlement"].default == 1.0
+    assert scenario.mediator["term_days"] == 0
+    rows = sim.run_ensemble(scenario, replicates=200, steps=60).replicates
+    assert rows["collapsed"].any() and {"deliberate", "nominal_days"} <= set(rows.columns)

@@ -46,6 +46,20 @@ def test_behaviour_defaults_are_complete():
         "sign_tolerance",
         "sign_leverage_weight",
         "sign_noise",
+        "defence_advantage",
+        "success_steepness",
+        "projection_days",
+        "belief_spread",
+        "monitoring_evidence",
+        "mobilisation_days",
+        "offensive_threshold",
+        "waiting_weight",
+        "red_line_width",
+        "offensive_reach",
+        "violate_share",
+        "monitoring_cost",
+        "nominal_threshold",
+        "spiral_threshold",
     ):
         f = BEHAVIOUR_FIELDS[key]
         assert f.lo <= f.default <= f.hi, key
@@ -118,6 +132,280 @@ def test_parity():
     np.testing.assert_allclose(rules.parity(col(0.7, 0.3)), col(0.6, 0.6))
     # three factions 0.5/0.3/0.2: rivals 0.3/0.5/0.5 -> 0.8/0.8/0.7
     np.testing.assert_allclose(rules.parity(col(0.5, 0.3, 0.2)), col(0.8, 0.8, 0.7))
+
+
+# --- coalition_power, contest_parity -------------------------------------------------------------
+ENEMIES_2 = 1 - np.eye(2)
+
+
+def test_coalition_power_two_factions_is_contest_power():
+    # with two factions each one's enemy is the other, and C^a / (C^a + K^a) is s_i^a / sum s^a
+    rng = np.random.default_rng(3)
+    strength = rng.uniform(0, 5, size=(2, 400))
+    strength[:, :5] = [[0.0, 1.0, 0.0, 2.0, 1e-9], [0.0, 0.0, 3.0, 2.0, 1.0]]  # zeros and a tie
+    for exponent in (0.5, 1.0, 1.5, 4.0):
+        np.testing.assert_allclose(
+            rules.coalition_power(strength, ENEMIES_2, exponent), rules.contest_power(strength, exponent), atol=1e-12
+        )
+
+
+def test_coalition_power_allies_pool_strength():
+    # factions 0 and 1 allied against 2, all of strength 1, exponent 1.5:
+    # the coalition holds (1 + 1)^1.5 / ((1 + 1)^1.5 + 1) = 2.828 / 3.828 = 0.739
+    enemies = np.array([[0, 0, 1], [0, 0, 1], [1, 1, 0]], dtype=float)
+    power = rules.coalition_power(col(1.0, 1.0, 1.0), enemies, 1.5)
+    pooled = 2**1.5 / (2**1.5 + 1)
+    np.testing.assert_allclose(power, col(pooled, pooled, 1 - pooled))
+    # each ally alone against the third would hold 1/2: the coalition is stronger than either
+    alone = rules.contest_power(col(1.0, 1.0), 1.5)[0, 0]
+    assert alone == pytest.approx(0.5) and power[0, 0] > alone and power[1, 0] > alone
+    # all against all (no alliance): each faces both others, 1 / (1 + 2^1.5) = 0.261
+    lone = rules.coalition_power(col(1.0, 1.0, 1.0), 1 - np.eye(3), 1.5)
+    np.testing.assert_allclose(lone, col(1, 1, 1) / (1 + 2**1.5))
+
+
+def test_coalition_power_zero_strength():
+    with np.errstate(all="raise"):  # no division or overflow warnings
+        two = rules.coalition_power(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 3.0]]), ENEMIES_2, 1.5)
+        three = rules.coalition_power(np.zeros((3, 2)), 1 - np.eye(3), 1.5)
+    # nobody has strength: an even contest; one side has none: it has no power
+    np.testing.assert_allclose(two, [[0.5, 1.0, 0.0], [0.5, 0.0, 1.0]])
+    np.testing.assert_allclose(three, 0.5)
+    # negative strength counts as zero
+    np.testing.assert_allclose(rules.coalition_power(col(-1.0, 1.0), ENEMIES_2, 1.0), col(0.0, 1.0))
+
+
+def test_coalition_power_without_enemies_is_whole():
+    # allied with everyone: nobody to contest, so its power is 1 (the docstring's rule), with two
+    # factions as with three
+    np.testing.assert_allclose(rules.coalition_power(col(1.0, 2.0), np.zeros((2, 2)), 1.5), col(1.0, 1.0))
+    np.testing.assert_allclose(rules.coalition_power(col(1.0, 2.0, 0.5), np.zeros((3, 3)), 1.5), col(1.0, 1.0, 1.0))
+
+
+def test_contest_parity():
+    # 1 - |2P - 1|: an even contest 1, all-or-nothing 0, 0.75 -> 0.5
+    np.testing.assert_allclose(rules.contest_parity(np.array([0.5, 1.0, 0.0, 0.75, 0.25])), [1, 0, 0, 0.5, 0.5])
+    # with two factions it is the parity against the strongest rival
+    power = rules.contest_power(np.random.default_rng(1).uniform(0, 3, size=(2, 200)), 1.5)
+    np.testing.assert_allclose(rules.contest_parity(power), rules.parity(power))
+
+
+# --- the balance ahead and beliefs ---------------------------------------------------------------
+@pytest.mark.parametrize("turnover", [0.0, 0.01, 0.1, 0.5])
+@pytest.mark.parametrize("horizon", [0, 1, 7, 60])
+def test_projected_strength_is_iterated_strength_after_day(turnover, horizon):
+    # the closed form must equal H days of strength_after_day with no losses: that is what it
+    # claims to be, and the day rule is tested by hand above
+    strength = np.array([0.0, 0.5, 1.0, 3.0])
+    supply = np.array([0.02, 0.0, 0.01, 0.05])
+    day = strength.copy()
+    for _ in range(horizon):
+        day = rules.strength_after_day(day, supply, np.zeros_like(day), turnover)
+    np.testing.assert_allclose(rules.projected_strength(strength, supply, turnover, horizon), day, rtol=1e-9)
+
+
+def test_projected_strength_hand_values():
+    # turnover 0: nothing wears out, supply adds up: 1 + 0.02 x 10 = 1.2
+    assert rules.projected_strength(np.array([1.0]), 0.02, 0.0, 10)[0] == pytest.approx(1.2)
+    # supply equal to wear keeps strength: s_inf = 0.01 / 0.01 = 1
+    assert rules.projected_strength(np.array([1.0]), 0.01, 0.01, 365)[0] == pytest.approx(1.0)
+    # long horizons approach s_inf = supply / turnover = 3
+    assert rules.projected_strength(np.array([1.0]), 0.03, 0.01, 5000)[0] == pytest.approx(3.0)
+    # turnover per world, some 0: each world by its own rule
+    out = rules.projected_strength(np.array([1.0, 1.0]), np.array([0.02, 0.02]), np.array([0.0, 0.01]), 10)
+    np.testing.assert_allclose(out, [1.2, 2.0 + (1.0 - 2.0) * 0.99**10])
+
+
+def test_belief_bias():
+    prior = np.array([0.2, -0.3, 0.0])
+    # no evidence leaves the prior; evidence equal to the precision halves it
+    np.testing.assert_allclose(rules.belief_bias(prior, 30.0, 0.0), prior)
+    np.testing.assert_allclose(rules.belief_bias(prior, 30.0, 30.0), prior / 2)
+    # 3 x precision: a quarter
+    np.testing.assert_allclose(rules.belief_bias(prior, 10.0, 30.0), prior / 4)
+    # it shrinks toward 0 with evidence, keeping its sign
+    evidence = np.linspace(0, 500, 51)
+    left = rules.belief_bias(0.2, 30.0, evidence)
+    assert (np.diff(left) < 0).all() and (left > 0).all() and left[-1] < 0.02
+
+
+# --- the value of an offensive ------------------------------------------------------------------
+def test_success_chance_even_contest_without_defence_advantage():
+    for m in (0.5, 1.0, 2.0, 5.0):
+        assert rules.success_chance(np.array([0.5]), 1.0, m)[0] == pytest.approx(0.5)
+
+
+def test_success_chance_defence_advantage_needs_local_superiority():
+    # at parity with d = 1.5, m = 2: 0.5^2 / (0.5^2 + 0.75^2) = 1 / (1 + 2.25) = 0.3077
+    assert rules.success_chance(np.array([0.5]), 1.5, 2.0)[0] == pytest.approx(1 / 3.25)
+    # an even chance needs P / (1 - P) = d: P = 0.6 at d = 1.5
+    assert rules.success_chance(np.array([0.6]), 1.5, 2.0)[0] == pytest.approx(0.5)
+    for d in (1.2, 2.0, 5.0):
+        assert rules.success_chance(np.array([0.5]), d, 2.0)[0] < 0.5
+
+
+def test_success_chance_increasing_in_power_and_bounded():
+    power = np.linspace(0.0, 1.0, 101)
+    p = rules.success_chance(power, 1.5, 2.0)
+    assert (np.diff(p) > 0).all()
+    assert ((p >= 0) & (p <= 1)).all() and np.isfinite(p).all()  # P = 0 and 1 are clipped, not 0/0
+    assert p[0] < 1e-12 and p[-1] > 1 - 1e-12
+
+
+def test_success_chance_steeper_with_steepness():
+    # d = 1: the even point is P = 1/2; higher m moves every chance away from 1/2
+    strong, weak = np.array([0.6]), np.array([0.4])
+    by_m = [(rules.success_chance(strong, 1.0, m)[0], rules.success_chance(weak, 1.0, m)[0]) for m in (1, 2, 4, 8)]
+    assert all(a[0] < b[0] and a[1] > b[1] for a, b in zip(by_m, by_m[1:], strict=False)), by_m
+    # m = 1, d = 1 is the balance itself
+    assert by_m[0][0] == pytest.approx(0.6)
+
+
+def test_within_reach():
+    control = np.array([0.5, 0.5, 0.5, 0.2, 0.9])
+    target = np.array([0.4, 0.5, 0.6, 1.0, 1.0])
+    # held already: 0, 0; a target 0.1 away within reach 0.3 x 0.5: 0.1;
+    # far targets capped by reach x what the rivals hold: 0.3 x 0.8, 0.3 x 0.1
+    np.testing.assert_allclose(rules.within_reach(control, target, 0.3), [0.0, 0.0, 0.1, 0.24, 0.03])
+    assert rules.within_reach(np.array([0.3]), np.array([0.9]), 0.0)[0] == 0.0
+
+
+B_TERMS = dict(
+    offensive_reach=0.3,
+    gain_weight=30.0,
+    demand_weight=15.0,
+    preventive_weight=20.0,
+    grievance_weight=0.5,
+    waiting_weight=30.0,
+    war_cost_weight=1.0,
+    ripeness_weight=0.5,
+    offensive_threshold=4.0,
+)
+
+
+def terms(
+    p=0.5, control=0.5, believed=0.5, demand=0.5, shift=0.0, grievance=0.0, war_cost=1.0, parity=1.0, readiness=0.0, **b
+):
+    a = lambda x: np.array([float(x)])  # noqa: E731
+    out = rules.offensive_terms(
+        a(p),
+        a(control),
+        a(believed),
+        a(demand),
+        a(shift),
+        a(grievance),
+        a(war_cost),
+        a(parity),
+        a(readiness),
+        behaviour(**{**B_TERMS, **b}),
+    )
+    return {k: v[0] for k, v in out.items()}
+
+
+def test_offensive_terms_hand_values():
+    t = terms(
+        p=0.8,
+        control=0.4,
+        believed=0.55,
+        demand=0.7,
+        shift=-0.05,
+        grievance=1.0,
+        war_cost=2.0,
+        parity=0.6,
+        readiness=0.25,
+    )
+    assert t["gain"] == pytest.approx(30 * 0.8 * 0.15)  # believed 0.55 - 0.4 = 0.15 < reach 0.3 x 0.6
+    assert t["demand"] == pytest.approx(15 * 0.8 * 0.18)  # 0.7 - 0.4 = 0.3, capped at 0.3 x 0.6 = 0.18
+    assert t["preventive"] == pytest.approx(20 * 0.05)  # the balance turns against it by 0.05
+    assert t["waiting"] == 0.0
+    assert t["grievance"] == pytest.approx(0.5 * 0.5)  # 1 / (1 + 1)
+    assert t["cost"] == pytest.approx(2.0 * 1.0 * (1 + 0.5 * 0.6))
+    assert t["mobilisation"] == pytest.approx(4.0 * 0.75)
+    assert set(t) == {"gain", "demand", "preventive", "grievance", "waiting", "cost", "mobilisation"}
+
+
+def test_offensive_terms_shift_gives_preventive_or_waiting():
+    falling, rising, still = terms(shift=-0.1), terms(shift=0.1), terms(shift=0.0)
+    assert falling["preventive"] == pytest.approx(2.0) and falling["waiting"] == 0.0
+    assert rising["waiting"] == pytest.approx(3.0) and rising["preventive"] == 0.0
+    assert still["preventive"] == still["waiting"] == 0.0
+
+
+def test_offensive_terms_readiness_removes_the_mobilisation_cost():
+    assert terms(readiness=0.0)["mobilisation"] == pytest.approx(4.0)
+    assert terms(readiness=1.0)["mobilisation"] == 0.0
+    assert terms(readiness=0.0, offensive_threshold=0.0)["mobilisation"] == 0.0
+
+
+def test_offensive_terms_are_never_negative():
+    rng = np.random.default_rng(5)
+    n = 2000
+    u = lambda lo=0.0, hi=1.0: rng.uniform(lo, hi, n)  # noqa: E731
+    out = rules.offensive_terms(
+        u(), u(), u(-0.5, 1.5), u(), u(-1, 1), u(0, 10), u(0, 5), u(), u(), behaviour(**B_TERMS)
+    )
+    for key, value in out.items():
+        assert (value >= 0).all(), key
+    assert set(rules.TERMS) == set(rules.OFFENSIVE_TERMS) | set(rules.RESTRAINT_TERMS)
+
+
+def test_offensive_value_is_pushes_minus_restraints():
+    base = {k: np.array([1.0]) for k in rules.TERMS}
+    # four pushes and eight restraints of 1 each: 4 - 8
+    assert rules.offensive_value(base)[0] == pytest.approx(len(rules.OFFENSIVE_TERMS) - len(rules.RESTRAINT_TERMS))
+    for key in rules.TERMS:
+        raised = {**base, key: np.array([3.0])}
+        change = rules.offensive_value(raised)[0] - rules.offensive_value(base)[0]
+        # a push raises the value by what it adds; a restraint lowers it by as much
+        assert change == pytest.approx(2.0 if key in rules.OFFENSIVE_TERMS else -2.0), key
+    # missing terms count as 0
+    assert rules.offensive_value({"gain": np.array([2.0]), "cost": np.array([0.5])})[0] == pytest.approx(1.5)
+
+
+def test_violate_value():
+    b = behaviour(violate_share=0.5, violate_threshold=1.0, monitoring_cost=2.0)
+    t = {k: np.array([0.0]) for k in rules.TERMS}
+    t.update(gain=np.array([5.0]), cost=np.array([1.0]), mobilisation=np.array([4.0]), red_line=np.array([3.0]))
+    # half of (5 - 1), without mobilisation and red line, minus the threshold: 2 - 1 = 1
+    assert rules.violate_value(t, np.array([0.0]), b)[0] == pytest.approx(1.0)
+    # neither mobilisation nor a red line touches it
+    for key in ("mobilisation", "red_line"):
+        assert rules.violate_value({**t, key: np.array([50.0])}, np.array([0.0]), b)[0] == pytest.approx(1.0)
+    # every other restraint does, by its share: a signature cost of 1 takes 0.5
+    assert rules.violate_value({**t, "signature": np.array([1.0])}, np.array([0.0]), b)[0] == pytest.approx(0.5)
+    # verified attribution costs monitoring_cost per unit of monitoring: 1 - 2 x 0.25
+    assert rules.violate_value(t, np.array([0.25]), b)[0] == pytest.approx(0.5)
+    # the offensive's own value still counts mobilisation and red line: 5 - 1 - 4 - 3
+    assert rules.offensive_value(t)[0] == pytest.approx(-3.0)
+
+
+def test_readiness_climbs_while_intent_and_falls_otherwise():
+    r = np.zeros(3)
+    intent = np.array([1.0, 0.0, -1.0])
+    r = rules.readiness_after_day(r, intent, 10)
+    np.testing.assert_allclose(r, [0.1, 0.0, 0.0])  # climbs 1/10 a day; never below 0
+    for _ in range(9):
+        r = rules.readiness_after_day(r, np.ones(3), 10)
+    np.testing.assert_allclose(r, [1.0, 0.9, 0.9])  # ten days of intent: fully mobilised
+    r = rules.readiness_after_day(r, np.ones(3), 10)
+    assert (r <= 1.0).all() and r[0] == 1.0  # clipped at 1
+    r = rules.readiness_after_day(r, np.array([0.0, -5.0, 2.0]), 10)
+    np.testing.assert_allclose(r, [0.9, 0.9, 1.0])  # stands down as fast as it climbs (intent 0 too)
+    # mobilisation_days below 1 counts as one day
+    assert rules.readiness_after_day(np.array([0.0]), np.array([1.0]), 0.2)[0] == 1.0
+
+
+# --- talks -------------------------------------------------------------------------------------
+def test_cessation_probability():
+    assert rules.cessation_probability(np.array([0.0]), 0.1)[0] == pytest.approx(0.5)
+    # intent noise x ln 3 -> 1 / (1 + 3) = 1/4; the opposite -> 3/4
+    assert rules.cessation_probability(np.array([0.1 * math.log(3)]), 0.1)[0] == pytest.approx(0.25)
+    assert rules.cessation_probability(np.array([-0.1 * math.log(3)]), 0.1)[0] == pytest.approx(0.75)
+    intent = np.linspace(-100, 100, 401)
+    with np.errstate(all="raise"):
+        p = rules.cessation_probability(intent, 0.1)
+    assert (np.diff(p) <= 0).all() and p[0] > p[-1]
+    assert p[0] == pytest.approx(1.0) and p[-1] == pytest.approx(0.0, abs=1e-12)
 
 
 # --- choice_probabilities, choose ------------------------------------------------------------------
@@ -281,22 +569,59 @@ def test_lanchester_never_more_than_own_strength():
     np.testing.assert_allclose(losses, col(0.1, 0.1))
 
 
-def test_control_after_combat_moves_toward_power():
-    # speed 0.5 closes half the gap: 0.7 -> 0.55, 0.3 -> 0.45
-    control, power = col(0.7, 0.3), col(0.4, 0.6)
-    np.testing.assert_allclose(rules.control_after_combat(control, power, np.array([1.0]), 0.5), col(0.55, 0.45))
-    # speed 1: control becomes power
-    np.testing.assert_allclose(rules.control_after_combat(control, power, np.array([1.0]), 1.0), power)
+def transfers_of(n: int, worlds: int, moves: dict) -> np.ndarray:
+    """An (F, F, R) transfer array: ``moves[(i, j)]`` is the share moved from j to i, per world."""
+    t = np.zeros((n, n, worlds))
+    for (i, j), share in moves.items():
+        t[i, j] = share
+    return t
 
 
-def test_control_after_combat_keeps_sum_one_and_stands_still_without_fighting():
+def test_control_after_combat_no_transfers_no_change():
     control = np.array([[0.5, 0.2], [0.3, 0.3], [0.2, 0.5]])
-    power = np.array([[0.1, 0.6], [0.1, 0.3], [0.8, 0.1]])
-    moved = rules.control_after_combat(control, power, np.array([0.0, 1.0]), 0.3)
+    moved = rules.control_after_combat(control, transfers_of(3, 2, {}))
+    np.testing.assert_array_equal(moved, control)
+
+
+def test_control_after_combat_moves_the_transferred_share():
+    # 0.1 moved from faction 1 to faction 0: 0.5 + 0.1, 0.5 - 0.1
+    moved = rules.control_after_combat(col(0.5, 0.5), transfers_of(2, 1, {(0, 1): 0.1}))
+    np.testing.assert_allclose(moved, col(0.6, 0.4))
+    # moves both ways net out: 0.1 to 0 and 0.04 back to 1 -> 0.56, 0.44
+    moved = rules.control_after_combat(col(0.5, 0.5), transfers_of(2, 1, {(0, 1): 0.1, (1, 0): 0.04}))
+    np.testing.assert_allclose(moved, col(0.56, 0.44))
+
+
+def test_control_after_combat_three_factions_per_world():
+    control = np.array([[0.5, 0.2], [0.3, 0.3], [0.2, 0.5]])
+    # world 0: 2 takes 0.05 from 0; world 1: 0 takes 0.1 from 2 and 1 takes 0.03 from 2
+    t = transfers_of(3, 2, {(2, 0): np.array([0.05, 0.0]), (0, 2): np.array([0.0, 0.1]), (1, 2): np.array([0, 0.03])})
+    moved = rules.control_after_combat(control, t)
+    np.testing.assert_allclose(moved[:, 0], [0.45, 0.30, 0.25])
+    np.testing.assert_allclose(moved[:, 1], [0.30, 0.33, 0.37])
     np.testing.assert_allclose(moved.sum(axis=0), 1.0)
-    np.testing.assert_allclose(moved[:, 0], control[:, 0])  # no fighting in world 0
-    # world 1: 0.2 + 0.3 x 0.4 = 0.32, 0.3 unchanged, 0.5 - 0.3 x 0.4 = 0.38
-    np.testing.assert_allclose(moved[:, 1], [0.32, 0.30, 0.38])
+
+
+def test_control_after_combat_shares_stay_nonnegative_and_sum_to_one():
+    # more taken than held: 0.1 - 0.3 clips to 0, and 1.2 is renormalised to 1
+    moved = rules.control_after_combat(col(0.9, 0.1), transfers_of(2, 1, {(0, 1): 0.3}))
+    np.testing.assert_allclose(moved, col(1.0, 0.0))
+    rng = np.random.default_rng(7)
+    control = rng.dirichlet(np.ones(4), size=500).T  # 4 factions x 500 worlds
+    t = rng.uniform(0, 0.2, size=(4, 4, 500)) * control[None, :, :]  # each takes up to 20% of j's
+    t[np.arange(4), np.arange(4)] = 0.0
+    moved = rules.control_after_combat(control, t)
+    assert (moved >= 0).all()
+    np.testing.assert_allclose(moved.sum(axis=0), 1.0)
+
+
+def test_captured_only_on_success():
+    defender = np.array([0.6, 0.6, 0.2, 0.0])
+    succeeded = np.array([True, False, True, True])
+    # speed x defender's control where it succeeded: 0.05 x 0.6, nothing, 0.05 x 0.2, 0 of nothing
+    np.testing.assert_allclose(rules.captured(defender, succeeded, 0.05), [0.03, 0.0, 0.01, 0.0])
+    # a failed offensive takes nothing whatever the speed
+    assert rules.captured(np.array([0.9]), np.array([False]), 1.0)[0] == 0.0
 
 
 def test_strength_after_day():
@@ -385,23 +710,90 @@ def test_sign_probability_increases_in_the_offer():
     assert ((p >= 0) & (p <= 1)).all()
 
 
-def test_red_line_deterrence():
-    cr, cost, reach = np.array([0.8]), 4.0, 0.1
-    # rival at 0.4: an offensive takes it to 0.3 < line 0.35 -> cost x credibility = 3.2
-    assert rules.red_line_deterrence(np.array([0.4]), np.array([0.35]), cr, reach, cost)[0] == pytest.approx(3.2)
-    # line 0.25 < 0.3: not crossed, no cost
-    assert rules.red_line_deterrence(np.array([0.4]), np.array([0.25]), cr, reach, cost)[0] == 0.0
+def deterrence(rival_control, red_line, credibility=1.0, reach=0.3, cost=4.0, width=0.03):
+    a = lambda x: np.atleast_1d(np.asarray(x, dtype=float))  # noqa: E731
+    return rules.red_line_deterrence(a(rival_control), a(red_line), a(credibility), reach, cost, width)
+
+
+def test_red_line_deterrence_on_the_line_is_half():
+    # rival 0.5, reach 0.3: a successful campaign leaves 0.35; a line at 0.35 gives logistic(0) = 1/2
+    assert deterrence(0.5, 0.35, credibility=0.8, cost=4.0)[0] == pytest.approx(0.5 * 0.8 * 4.0)
+
+
+def test_red_line_deterrence_hand_values_of_the_logistic():
+    # expected result ln(3) widths above the line: logistic(-ln 3) = 1/4; below it: 3/4
+    w = 0.03
+    above = 0.35 + w * math.log(3)
+    below = 0.35 - w * math.log(3)
+    assert deterrence(above / 0.7, 0.35, width=w, cost=1.0)[0] == pytest.approx(0.25)
+    assert deterrence(below / 0.7, 0.35, width=w, cost=1.0)[0] == pytest.approx(0.75)
+
+
+def test_red_line_deterrence_far_from_the_line():
+    cr, cost = 0.8, 4.0
+    # far above: rival 0.9 -> 0.63, 0.28 = 9.3 widths above the line: logistic(-9.3) = 9e-5
+    assert deterrence(0.9, 0.35, credibility=cr, cost=cost)[0] < 1e-3 * cr * cost
+    # far below: rival 0.1 -> 0.07, 9.3 widths below: within 1e-3 of the full credibility x cost
+    assert deterrence(0.1, 0.35, credibility=cr, cost=cost)[0] == pytest.approx(cr * cost, rel=1e-3)
+    # extreme distances neither overflow nor leave the range [0, credibility x cost]
+    with np.errstate(all="raise"):
+        out = deterrence(np.array([1.0, 0.0]), np.array([0.0, 1.0]), credibility=cr, cost=cost, width=1e-4)
+    np.testing.assert_allclose(out, [0.0, cr * cost], atol=1e-12)
+
+
+def test_red_line_deterrence_rises_monotonically_and_smoothly_toward_the_line():
+    rival = np.linspace(1.0, 0.0, 1001)  # the rival weakening: its expected result nears the line
+    out = deterrence(rival, np.full_like(rival, 0.3), credibility=0.8, cost=4.0, width=0.03)
+    assert (np.diff(out) > 0).all()
+    # smooth: the slope of the logistic is at most 1/4 per width, so a step of 0.001 in rival
+    # control (0.0007 in the expected result) moves it by at most 0.8 x 4 x 0.0007 / (4 x 0.03)
+    assert np.abs(np.diff(out)).max() <= 0.8 * 4.0 * 0.0007 / (4 * 0.03) + 1e-12
+
+
+def test_red_line_deterrence_small_step_of_the_line_is_bounded():
+    # the bound a 0.02 step of the red line cannot exceed: credibility x cost x 0.02 / (4 width),
+    # from the logistic's largest slope 1/4. At width 0.03 that is 1/6 of credibility x cost;
+    # a hard threshold would jump by the whole of it.
+    cr, cost, width = 1.0, 4.0, 0.03
+    bound = cr * cost * 0.02 / (4 * width)
+    rival = np.linspace(0.0, 1.0, 201)
+    for line in np.linspace(0.0, 0.6, 31):
+        low = deterrence(rival, np.full_like(rival, line), credibility=cr, cost=cost, width=width)
+        high = deterrence(rival, np.full_like(rival, line + 0.02), credibility=cr, cost=cost, width=width)
+        assert (high >= low).all()  # a higher line never deters less
+        assert (high - low).max() <= bound + 1e-12
+    # and the bound is nearly reached where the line meets the expected result (not a loose bound):
+    # logistic(1/3) - logistic(-1/3) = 0.165 of credibility x cost
+    at = (
+        deterrence(0.5, 0.35 + 0.01, cost=cost, width=width)[0]
+        - deterrence(0.5, 0.35 - 0.01, cost=cost, width=width)[0]
+    )
+    assert at == pytest.approx(cost * (2 / (1 + math.exp(-1 / 3)) - 1), rel=1e-9)
+    assert at > 0.95 * bound
+
+
+def test_red_line_deterrence_no_line_no_credibility_no_cost():
     # no red line (NaN): no cost, and the NaN does not leak out
-    out = rules.red_line_deterrence(np.array([0.05]), np.array([np.nan]), cr, reach, cost)
-    assert out[0] == 0.0
+    out = deterrence(np.array([0.05, 0.5]), np.array([np.nan, np.nan]))
+    np.testing.assert_array_equal(out, [0.0, 0.0])
+    assert deterrence(0.1, 0.35, credibility=0.0)[0] == 0.0
+    assert deterrence(0.1, 0.35, cost=0.0)[0] == 0.0
+
+
+def test_red_line_deterrence_grows_with_reach():
+    # a deeper campaign leaves the rival lower, nearer the line: 0.5 x (1 - reach)
+    values = [deterrence(0.5, 0.3, reach=r)[0] for r in (0.0, 0.2, 0.4, 0.6)]
+    assert all(a < b for a, b in zip(values, values[1:], strict=False)), values
+    # reach 0.4: 0.3 exactly on the line -> half
+    assert deterrence(0.5, 0.3, reach=0.4, cost=2.0)[0] == pytest.approx(1.0)
 
 
 def test_red_line_deterrence_per_world():
-    rival = np.array([0.4, 0.4, 0.2, 0.2])
-    line = np.array([0.35, np.nan, 0.05, 0.15])
-    out = rules.red_line_deterrence(rival, line, np.array([1.0, 1.0, 0.5, 0.5]), 0.1, 2.0)
-    # crossed, none, 0.1 > 0.05 not crossed, 0.1 < 0.15 crossed at credibility 0.5
-    np.testing.assert_allclose(out, [2.0, 0.0, 0.0, 1.0])
+    rival = np.array([0.5, 0.5, 0.9, 0.1])
+    line = np.array([0.35, np.nan, 0.35, 0.35])
+    out = rules.red_line_deterrence(rival, line, np.array([1.0, 1.0, 0.5, 0.5]), 0.3, 2.0, 0.03)
+    # on the line: 1/2 x 2; no line; far above: ~0; far below: ~0.5 x 2
+    np.testing.assert_allclose(out, [1.0, 0.0, 0.0, 1.0], atol=1e-3)
 
 
 def test_trust():

@@ -16,26 +16,36 @@ from truce_sim.core import rules
 
 
 class Faction(Agent):
-    """A domestic armed party: strength, control, cohesion, demand, war cost, grievance.
+    """A domestic armed party: strength, control, cohesion, demand, war cost, grievance, and a
+    belief about the balance that combat and verified information correct.
 
-    Each day it perceives the balance, values an offensive and limited violations against
-    holding, and chooses (MODEL.md section 4).
+    Each day it values an offensive and limited violations against holding, term by term
+    (:data:`rules.TERMS`), and chooses; a major offensive needs mobilisation first (docs/MODEL.md
+    section 4).
     """
 
-    def __init__(self, model, name: str, facts: dict[str, np.ndarray]):
+    def __init__(self, model, name: str, facts: dict[str, np.ndarray], allies: tuple[str, ...] = ()):
         super().__init__(model)
         self.name = name
+        self.allies = tuple(allies)
         self.strength = facts["strength"].copy()
         self.control = facts["control"].copy()
         self.cohesion = facts["cohesion"].copy()
         self.demand = facts["demand"].copy()
         self.war_cost = facts["war_cost"].copy()
         self.grievance = facts["grievance"].copy()
+        self.prior_bias = facts["belief_bias"].copy()
+        self.belief_precision = facts["belief_precision"].copy()
+        self.holding_benefit = facts["holding_benefit"].copy()
+        self.signatory = facts["signatory"].copy()
         self.initial_control = self.control.copy()
         shape = self.strength.shape
+        self.evidence = np.zeros(shape)  # about the balance, in days of combat
         self.power = np.zeros(shape)
+        self.power_ahead = np.zeros(shape)  # projected over projection_days
         self.power_average = np.zeros(shape)
         self.parity = np.zeros(shape)
+        self.readiness = np.zeros(shape)  # mobilisation for a major offensive, 0..1
         self.own_supply = np.zeros(shape)
         self.supply = np.zeros(shape)  # delivered by backers today
         self.dependence: dict[str, np.ndarray] = {}
@@ -45,6 +55,8 @@ class Faction(Agent):
         self.walked_out = np.zeros(shape, dtype=bool)
         self.choice = np.zeros(shape, dtype=np.int8)
         self.offensive_value = np.zeros(shape)
+        self.violate_value = np.zeros(shape)
+        self.terms: dict[str, np.ndarray] = {}
         self.violations = np.zeros(shape, dtype=np.int64)
         self.first_offensive_day = np.zeros(shape, dtype=np.int64)  # 0: none yet
         self.backers: list[Backer] = []
@@ -52,6 +64,11 @@ class Faction(Agent):
     @property
     def trend(self) -> np.ndarray:
         return rules.power_trend(self.power, self.power_average)
+
+    @property
+    def bias(self) -> np.ndarray:
+        """Today's error of its belief about its power share (+ optimistic)."""
+        return rules.belief_bias(self.prior_bias, self.belief_precision, self.evidence)
 
     def pull(self) -> np.ndarray:
         """Summed leverage of this faction's backers: + toward holding, - toward fighting."""
@@ -70,28 +87,65 @@ class Faction(Agent):
             if backer.red_line is None:
                 continue
             for client in backer.clients:
-                if client is not self:
+                if self.model.are_enemies(self, client):
                     total += rules.red_line_deterrence(
-                        client.control, backer.red_line, backer.credibility, b["offensive_reach"], b["red_line_cost"]
+                        client.control,
+                        backer.red_line,
+                        backer.credibility,
+                        b["offensive_reach"],
+                        b["red_line_cost"],
+                        b["red_line_width"],
                     )
         return total
 
-    def choose(self) -> None:
-        """Choose hold, violate or offensive from yesterday's state."""
+    def value_terms(self, in_truce: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Today's terms of the value of an offensive against holding, judged on its beliefs;
+        ``in_truce`` (default: where the truce holds) says where holding's benefits count."""
         m, b = self.model, self.model.behaviour
         monitoring = m.mediator.monitoring
         sd = b["perception_noise"] * (1.0 - monitoring * b["monitoring_information"])
-        perceived = self.power + sd * m.streams.normal(m.steps, f"{self.name}/perception")
-        motive = rules.offensive_motive(perceived, self.control, self.demand, self.trend, self.grievance, b)
-        cost = rules.fighting_cost(self.war_cost, self.parity, b)
-        trust = rules.trust(m.truce_age, b["consolidation_days"]) * m.in_truce
-        hold_value = b["leverage_weight"] * self.pull() + self.deterrence() + b["consolidation_value"] * trust
-        violate, offensive = rules.choice_values(motive, cost, hold_value, monitoring, self.signed, b)
-        # Outside a truce there is no truce to break: only fighting's own costs remain.
-        offensive = offensive + b["offensive_threshold"] * ~m.in_truce
+        believed = self.power + self.bias + sd * m.streams.normal(m.steps, f"{self.name}/perception")
+        chance = rules.success_chance(believed, b["defence_advantage"], b["success_steepness"])
+        terms = rules.offensive_terms(
+            chance,
+            self.control,
+            believed,
+            self.demand,
+            rules.balance_shift(self.power, self.power_ahead),
+            self.grievance,
+            self.war_cost,
+            self.parity,
+            self.readiness,
+            b,
+        )
+        in_truce = m.in_truce if in_truce is None else in_truce
+        terms["leverage"] = b["leverage_weight"] * self.pull()
+        terms["red_line"] = self.deterrence()
+        terms["trust"] = b["consolidation_value"] * rules.trust(m.truce_age, b["consolidation_days"]) * in_truce
+        terms["benefits"] = self.holding_benefit * in_truce
+        terms["signature"] = b["signed_cost"] * self.signed
+        return terms
+
+    def intent(self) -> np.ndarray:
+        """Value of an offensive today were it mobilised, against holding a truce with its
+        benefits: what a faction weighs a cessation against."""
+        terms = self.value_terms(in_truce=np.ones(self.strength.shape, dtype=bool))
+        return rules.offensive_value(terms) + terms["mobilisation"]
+
+    def choose(self) -> None:
+        """Choose hold, violate or offensive from yesterday's state; mobilise or stand down."""
+        m, b = self.model, self.model.behaviour
+        terms = self.value_terms()
+        offensive = rules.offensive_value(terms)
+        violate = rules.violate_value(terms, m.mediator.monitoring, b)
         probabilities = rules.choice_probabilities(violate, offensive, b["decision_noise"])
         self.choice = rules.choose(probabilities, m.streams.uniform(m.steps, f"{self.name}/choice"))
         self.offensive_value = offensive
+        self.violate_value = violate
+        self.terms = terms
+        self.readiness = rules.readiness_after_day(
+            self.readiness, offensive + terms["mobilisation"], b["mobilisation_days"]
+        )
 
 
 class Backer(Agent):
@@ -104,6 +158,9 @@ class Backer(Agent):
         self.clients = [c for c, _ in clients]
         self.weights = [w for _, w in clients]
         self.support = facts["support"].copy()
+        announced = facts.get("announced_support")
+        self.announced_support = None if announced is None else announced.copy()
+        self.signs_for_clients = facts["signs_for_clients"].copy()
         self.max_support = facts["max_support"].copy()
         self.escalation = facts["escalation"].copy()
         self.truce_preference = facts["truce_preference"].copy()
@@ -112,9 +169,15 @@ class Backer(Agent):
         self.credibility = facts["credibility"].copy()
         self.red_line = None if facts.get("red_line") is None else facts["red_line"].copy()
         self.intervened = np.zeros(self.support.shape, dtype=bool)
-        self.delivery: list[np.ndarray] = [np.zeros_like(self.support) for _ in self.clients]
+        self.delivery: list[np.ndarray] = [self.support * w for w in self.weights]  # before day 1: today's support
         for client in self.clients:
             client.backers.append(self)
+
+    def projected_delivery(self) -> list[np.ndarray]:
+        """What each client counts on from this backer: today's support, or more where it has
+        announced more."""
+        rate = self.support if self.announced_support is None else np.maximum(self.support, self.announced_support)
+        return [rate * w for w in self.weights]
 
     def act(self) -> None:
         """Escalate, deliver support, intervene at the red line; then pressure decays."""
@@ -137,24 +200,46 @@ class Backer(Agent):
 
 
 class Mediator(Agent):
-    """The mediator: monitors violations and convenes talks on scheduled days."""
+    """The mediator: monitors violations and convenes talks on scheduled days (and when a truce
+    with a term reaches it)."""
 
-    def __init__(self, model, monitoring: np.ndarray, talk_days: set[int]):
+    def __init__(self, model, facts: dict[str, np.ndarray], talk_days: set[int], term_days: int = 0):
         super().__init__(model)
         self.name = "mediator"
-        self.monitoring = monitoring.copy()
+        self.monitoring = facts["monitoring"].copy()
+        self.settlement = facts["settlement"].copy()
         self.talk_days = set(talk_days)
+        self.term_days = int(term_days)
 
-    def convene(self) -> np.ndarray:
-        """Propose a split; each faction signs or walks out. Returns where all have signed."""
+    def convene(self, worlds: np.ndarray | None = None, renewal: bool = False) -> np.ndarray:
+        """Put a truce to the parties in ``worlds`` (default: all); each signatory signs or walks
+        out. Returns where every signatory has signed (spoilers never sign and are not needed).
+        At a ``renewal`` (a truce's term has come) earlier signatures do not count: each side
+        decides afresh whether to extend.
+
+        A settlement proposes a split of control that must meet each side's demand; a cessation
+        asks only that a side value holding above fighting (``settlement`` mixes the two). A
+        backer that signs for its clients binds them whether or not they would sign.
+        """
         m, b = self.model, self.model.behaviour
-        all_signed = np.ones(m.in_truce.shape, dtype=bool)
+        shape = m.in_truce.shape
+        worlds = np.ones(shape, dtype=bool) if worlds is None else worlds
+        all_signed = np.ones(shape, dtype=bool)
+        bound = {f.name: np.zeros(shape, dtype=bool) for f in m.factions}
+        for backer in m.backers:
+            binds = m.streams.uniform(m.steps, f"{backer.name}/signs_for") < backer.signs_for_clients
+            for client in backer.clients:
+                bound[client.name] |= binds
         for faction in m.factions:
             offer = rules.proposal(faction.control, faction.power, b["proposal_power_weight"])
-            p_sign = rules.sign_probability(offer, faction.demand, faction.pull(), b)
-            signs = faction.signed | (m.streams.uniform(m.steps, f"{faction.name}/sign") < p_sign)
-            faction.walked_out = ~signs
-            faction.signed = signs
-            faction.signed_ever |= signs
-            all_signed &= signs
-        return all_signed
+            settle = rules.sign_probability(offer, faction.demand, faction.pull(), b)
+            cease = rules.cessation_probability(faction.intent(), b["decision_noise"])
+            p_sign = self.settlement * settle + (1.0 - self.settlement) * cease
+            kept = np.zeros(shape, dtype=bool) if renewal else faction.signed
+            signs = kept | bound[faction.name] | (m.streams.uniform(m.steps, f"{faction.name}/sign") < p_sign)
+            signs &= faction.signatory > 0.5
+            faction.walked_out = np.where(worlds, ~signs & (faction.signatory > 0.5), faction.walked_out)
+            faction.signed = np.where(worlds, signs, faction.signed)
+            faction.signed_ever |= signs & worlds
+            all_signed &= signs | (faction.signatory <= 0.5)
+        return all_signed & worlds

@@ -20,11 +20,20 @@ import numpy as np
 
 from truce_sim.core import rules
 from truce_sim.core.agents import Backer, Faction, Mediator
-from truce_sim.core.scenario import BUILTIN_SCENARIOS, Distribution, Scenario, field_for, load_scenario
+from truce_sim.core.scenario import (
+    BUILTIN_SCENARIOS,
+    MEDIATOR_FIELDS,
+    Distribution,
+    Scenario,
+    field_for,
+    load_scenario,
+)
 from truce_sim.core.streams import FACTS_DAY, WorldStreams
 
 DEFAULT_SCENARIO = BUILTIN_SCENARIOS / "libya_2020_january.yaml"
-CAUSES = ("", "offensive", "violation_spiral")
+DECISION_COLUMNS = rules.TERMS + ("value_offensive", "value_violate")
+MEDIATOR_NUMBERS = {key: f.default for key, f in MEDIATOR_FIELDS.items() if f.kind == "number"}
+CAUSES = ("", "offensive", "violation_spiral", "expired")
 
 
 class TruceModel(mesa.Model):
@@ -75,7 +84,8 @@ class TruceModel(mesa.Model):
 
         shape = ids.shape
         self.in_truce = np.ones(shape, dtype=bool)
-        self.truce_age = np.zeros(shape, dtype=np.int64)
+        # the truce began on day 0, so on day 1 it has held a day (like one formed at talks)
+        self.truce_age = np.ones(shape, dtype=np.int64)
         self.first_truce_holds = np.ones(shape, dtype=bool)
         self.survival_days = np.zeros(shape, dtype=np.int64)
         self.cause = np.zeros(shape, dtype=np.int8)
@@ -86,7 +96,17 @@ class TruceModel(mesa.Model):
         self.violations_in_truce = np.zeros(shape, dtype=np.int64)
         self.first_violation_day = np.zeros(shape, dtype=np.int64)
         self.truces_formed = np.zeros(shape, dtype=np.int64)
+        self.deliberate = np.zeros(shape, dtype=bool)  # the truce-ending offensive was valued above holding
+        self.nominal = np.zeros(shape, dtype=bool)  # in truce, but violated above nominal_threshold
+        self.nominal_days = np.zeros(shape, dtype=np.int64)
+        self.first_nominal_day = np.zeros(shape, dtype=np.int64)
+        self.initiator = np.full(shape, -1, dtype=np.int8)  # first to authorise violations in this truce
         self._update_balance(initial=True)
+        # talks on day 1 weigh the balance ahead and their backers' leverage, as on later days
+        self._deliver_support()
+        self._project_balance()
+        self.deciding_in_truce = self.in_truce.copy()  # the state in which today's choices were made
+        self._decision_rows: dict[str, np.ndarray] = {}
         self.keep_history = keep_history
         self.history: dict[str, list[np.ndarray]] = {}
         self._record()
@@ -124,22 +144,36 @@ class TruceModel(mesa.Model):
             own: dict[str, Any] = {key: facts.get(f"factions.{name}.{key}") for key in spec}
             if own["demand"] is None:
                 own["demand"] = own["control"]
-            self.factions.append(Faction(self, name, own))
+            self.factions.append(Faction(self, name, own, spec.get("allies", ())))
         total = sum(f.control for f in self.factions)
         for f in self.factions:  # drawn control shares are renormalised to sum to 1 (equal if all 0)
             f.control = np.where(total > 0, f.control / np.where(total > 0, total, 1.0), 1.0 / len(self.factions))
             f.initial_control = f.control.copy()
         by_name = {f.name: f for f in self.factions}
+        # who fights whom: everyone not allied (alliances hold both ways)
+        index = {f.name: i for i, f in enumerate(self.factions)}
+        self.enemies = 1 - np.eye(len(self.factions))
+        for f in self.factions:
+            for ally in f.allies:
+                self.enemies[index[f.name], index[ally]] = self.enemies[index[ally], index[f.name]] = 0
         self.backers: list[Backer] = []
         for name, spec in s.backers.items():
             own = {key: facts.get(f"backers.{name}.{key}") for key in spec if key != "clients"}
+            own.setdefault("signs_for_clients", np.zeros(n))
             own["max_support"] = np.maximum(own["max_support"], own["support"])
             clients = [(by_name[c], w) for c, w in spec["clients"].items()]
             self.backers.append(Backer(self, name, clients, own))
         talks = set(s.mediator["talks"]) | {e.day for e in s.events if e.talks}
-        self.mediator = Mediator(self, facts.get("mediator.monitoring", np.zeros(n)), talks)
+        mediator = {key: facts.get(f"mediator.{key}", np.full(n, default)) for key, default in MEDIATOR_NUMBERS.items()}
+        self.mediator = Mediator(self, mediator, talks, (s.mediator or {}).get("term_days", 0))
         # Own supply replaces wear at the starting strength: a faction without backers keeps its
         # strength, and every unit of backer support adds to it (toward s0 + support / turnover).
+        # Private information: each faction's prior error about the balance differs by world
+        # around the scenario's bias (drawn once, before day 0).
+        for f in self.factions:
+            f.prior_bias = f.prior_bias + self.behaviour["belief_spread"] * self.streams.normal(
+                FACTS_DAY, f"{f.name}/belief"
+            )
         turnover = self.behaviour["strength_turnover"]
         for f in self.factions:
             f.own_supply = turnover * f.strength
@@ -170,18 +204,29 @@ class TruceModel(mesa.Model):
             self.in_truce |= formed
             self.truce_age[formed] = 0
             self.window[:, :, formed] = 0
+            self.initiator[formed] = -1
             self.truces_formed += formed
+        term = self.mediator.term_days
+        expired = np.zeros(self.in_truce.shape, dtype=bool)
+        if term > 0:
+            due = self.in_truce & (self.truce_age > 0) & (self.truce_age % term == 0)
+            if due.any():  # extension talks; a truce not extended by every signatory lapses
+                expired = due & ~self.mediator.convene(due, renewal=True)
         act = "shuffle_do" if self.shuffle_agents else "do"
         if self.backers:
             getattr(self.agents_by_type[Backer], act)("act")
         self._deliver_support()
+        self._project_balance()
+        self.deciding_in_truce = self.in_truce.copy()
         getattr(self.agents_by_type[Faction], act)("choose")
         fighting = self._resolve_day(day)
-        self._update_truce(day, fighting)
+        self._update_truce(day, fighting, expired)
         self._record()
 
     def _apply_event(self, op, agent, attr, values, bounds) -> None:
         current = getattr(agent, attr)
+        if current is None and attr == "announced_support":  # none announced: today's support
+            current = agent.support
         if current is None:  # a red line drawn for the first time
             current = np.full(values.shape, np.nan)
         new = values if op == "set" else current * values if op == "scale" else current + values
@@ -198,6 +243,29 @@ class TruceModel(mesa.Model):
                 delivered = cast(np.ndarray, sum(d for c, d in zip(b.clients, b.delivery, strict=False) if c is f))
                 f.dependence[b.name] = rules.dependence(delivered, f.own_supply, f.supply)
 
+    def are_enemies(self, a: Faction, b: Faction) -> bool:
+        """Whether ``a`` and ``b`` fight each other (alliances hold both ways)."""
+        return bool(self.enemies[self.factions.index(a), self.factions.index(b)])
+
+    def _project_balance(self) -> None:
+        """Each faction's power ``projection_days`` ahead, from today's own supply and what its
+        backers deliver or have announced (the same projection for every faction: deliveries
+        are public)."""
+        b = self.behaviour
+        ahead = {f.name: f.own_supply.copy() for f in self.factions}
+        for backer in self.backers:
+            for client, rate in zip(backer.clients, backer.projected_delivery(), strict=False):
+                ahead[client.name] = ahead[client.name] + rate
+        strength = np.stack(
+            [
+                rules.projected_strength(f.strength, ahead[f.name], b["strength_turnover"], b["projection_days"])
+                for f in self.factions
+            ]
+        )
+        power = rules.coalition_power(strength, self.enemies, b["contest_exponent"])
+        for i, f in enumerate(self.factions):
+            f.power_ahead = power[i]
+
     def _resolve_day(self, day: int) -> np.ndarray:
         """Violations, grievance, combat and the new balance. Returns where there was combat."""
         b, factions = self.behaviour, self.factions
@@ -205,24 +273,40 @@ class TruceModel(mesa.Model):
         trust = rules.trust(self.truce_age, b["consolidation_days"]) * self.in_truce
         attacking = [f.choice == rules.OFFENSIVE for f in factions]
         fighting = np.any(attacking, axis=0)
+        # a faction is in combat when it attacks or an enemy does; bystanders of a war between
+        # others neither lose strength nor learn from it
+        attacks = np.stack(attacking).astype(float)
+        in_combat = (np.stack(attacking) | (rules.sum_over(self.enemies, attacks) > 0)).astype(float)
         for f, attacks in zip(factions, attacking, strict=False):
             f.first_offensive_day[attacks & (f.first_offensive_day == 0)] = day
         for f in factions:
             rate = rules.violation_rate(
-                f.cohesion, f.choice == rules.VIOLATE, f.rival_memory, f.grievance, monitoring, f.signed, trust, b
+                f.cohesion,
+                f.choice != rules.HOLD,
+                f.rival_memory,
+                f.grievance,
+                monitoring,
+                f.signed,
+                trust,
+                b,
+                f.readiness * self.in_truce,  # at war, massing forces is part of the fighting
             )
             f.violations = self.streams.poisson(rate, day, f"{f.name}/violations")
-        total = sum(f.violations for f in factions)
-        for f in factions:
-            perceived = rules.perceived_violations(total - f.violations, monitoring, b["misattribution"])
+        counts = np.stack([f.violations for f in factions])
+        by_enemies = rules.sum_over(self.enemies, counts)
+        for i, f in enumerate(factions):
+            f.evidence = f.evidence + in_combat[i] + monitoring * b["monitoring_evidence"]
+            perceived = rules.perceived_violations(by_enemies[i], monitoring, b["misattribution"])
             f.rival_memory = f.rival_memory * (1.0 - 1.0 / np.maximum(b["violation_memory_days"], 1.0)) + perceived
-            f.grievance = rules.update_grievance(f.grievance, perceived, fighting, f.walked_out, trust, b)
+            f.grievance = rules.update_grievance(f.grievance, perceived, in_combat[i], f.walked_out, trust, b)
             f.walked_out = np.zeros_like(f.walked_out)
         strength = np.stack([f.strength for f in factions])
         control = np.stack([f.control for f in factions])
         power = np.stack([f.power for f in factions])
-        losses = rules.lanchester_losses(strength, fighting, b["attrition"])
-        control = rules.control_after_combat(control, power, fighting, b["combat_speed"])
+        losses = rules.lanchester_losses(strength, in_combat, b["attrition"], self.enemies)
+        if fighting.any():  # only where there was combat: a world must not depend on its batch
+            moved = rules.control_after_combat(control, self._captures(day, strength, control, power, attacking))
+            control = np.where(fighting, moved, control)
         for i, f in enumerate(factions):
             f.strength = rules.strength_after_day(
                 f.strength, f.own_supply + f.supply, losses[i], b["strength_turnover"]
@@ -231,10 +315,32 @@ class TruceModel(mesa.Model):
         self._update_balance()
         return fighting
 
+    def _captures(self, day, strength, control, power, attacking) -> np.ndarray:
+        """Control changing hands today: ``[i, j]`` is what attacker i took from j. Each attacker
+        strikes its strongest enemy and succeeds with the chance its true power gives."""
+        b = self.behaviour
+        n = len(self.factions)
+        transfers = np.zeros((n, n) + control.shape[1:])
+        chance = rules.success_chance(power, b["defence_advantage"], b["success_steepness"])
+        for i, f in enumerate(self.factions):
+            if not attacking[i].any():
+                continue
+            if n == 2:
+                target = np.full(control.shape[1:], 1 - i)
+            else:
+                target = np.argmax(np.where(self.enemies[i][:, None] > 0, strength, -np.inf), axis=0)
+            succeeded = attacking[i] & (self.streams.uniform(day, f"{f.name}/combat") < chance[i])
+            for j in range(n):
+                if self.enemies[i, j]:
+                    transfers[i, j] = rules.captured(control[j], succeeded & (target == j), b["combat_speed"])
+        return transfers
+
     def _update_balance(self, initial: bool = False) -> None:
         b = self.behaviour
-        power = rules.contest_power(np.stack([f.strength for f in self.factions]), b["contest_exponent"])
-        parity = rules.parity(power)
+        power = rules.coalition_power(
+            np.stack([f.strength for f in self.factions]), self.enemies, b["contest_exponent"]
+        )
+        parity = rules.contest_parity(power)
         for i, f in enumerate(self.factions):
             f.power = power[i]
             f.parity = parity[i]
@@ -242,7 +348,8 @@ class TruceModel(mesa.Model):
                 power[i].copy() if initial else rules.update_average(f.power_average, power[i], b["power_memory_days"])
             )
 
-    def _update_truce(self, day: int, fighting: np.ndarray) -> None:
+    def _update_truce(self, day: int, fighting: np.ndarray, expired: np.ndarray) -> None:
+        """End truces by an offensive, a violation spiral or a lapsed term; mark nominal ones."""
         b = self.behaviour
         violations = np.stack([f.violations for f in self.factions])
         total = violations.sum(axis=0)
@@ -259,19 +366,34 @@ class TruceModel(mesa.Model):
         new_first = in_first & (total > 0) & (self.first_violation_day == 0)
         self.first_violation_day[new_first] = day
 
-        spiral = self.in_truce & ~fighting & (recent.sum(axis=0) > b["spiral_threshold"])
+        # A spiral is blamed on its initiator: the first side whose leadership authorised
+        # violations (or an offensive) in this truce; tit-for-tat by the other side's units is
+        # not authorised and so never makes it the initiator.
+        authorised = np.stack([f.choice != rules.HOLD for f in self.factions])
+        unset = self.in_truce & (self.initiator < 0) & authorised.any(axis=0)
+        if unset.any():
+            value = np.where(authorised, np.stack([f.offensive_value for f in self.factions]), -np.inf)
+            self.initiator[unset] = np.argmax(value, axis=0)[unset]
+        recent_total = recent.sum(axis=0)
+        spiral = self.in_truce & ~fighting & (recent_total > b["spiral_threshold"])
         offensive = self.in_truce & fighting
-        ended = spiral | offensive
+        lapsed = self.in_truce & expired & ~offensive & ~spiral
+        ended = spiral | offensive | lapsed
         first = ended & in_first
         if first.any():
             chose = np.stack([f.choice == rules.OFFENSIVE for f in self.factions])
-            attacker = np.argmax(np.where(chose, np.stack([f.offensive_value for f in self.factions]), -np.inf), axis=0)
-            worst = np.argmax(recent, axis=0)
+            values = np.where(chose, np.stack([f.offensive_value for f in self.factions]), -np.inf)
+            attacker = np.argmax(values, axis=0)
+            blamed = np.where(self.initiator >= 0, self.initiator, np.argmax(recent, axis=0))
             self.survival_days[first] = day
-            self.cause[first] = np.where(offensive, 1, 2)[first]
-            self.breaker[first] = np.where(offensive, attacker, worst)[first]
+            self.cause[first] = np.select([offensive, spiral], [1, 2], 3)[first]
+            self.breaker[first] = np.select([offensive, spiral], [attacker, blamed], -1)[first]
+            self.deliberate[first] = (offensive & (values.max(axis=0) > 0))[first]
             self.first_truce_holds &= ~first
         self.in_truce &= ~ended
+        self.nominal = self.in_truce & (recent_total > b["nominal_threshold"])
+        self.nominal_days += self.nominal & in_first
+        self.first_nominal_day[self.nominal & in_first & (self.first_nominal_day == 0)] = day
         for f in self.factions:
             f.signed &= self.in_truce
         self.truce_age = np.where(self.in_truce, self.truce_age + 1, 0)
@@ -279,7 +401,7 @@ class TruceModel(mesa.Model):
     # observation --------------------------------------------------------------------------
     def observations(self) -> dict[str, np.ndarray]:
         """Today's observables, one array over worlds each (views: copy before keeping)."""
-        obs = {"in_truce": self.in_truce, "first_truce_holds": self.first_truce_holds}
+        obs = {"in_truce": self.in_truce, "first_truce_holds": self.first_truce_holds, "nominal": self.nominal}
         for f in self.factions:
             obs[f"power.{f.name}"] = f.power
             obs[f"control.{f.name}"] = f.control
@@ -295,6 +417,24 @@ class TruceModel(mesa.Model):
             return
         for key, values in self.observations().items():
             self.history.setdefault(key, []).append(values.copy())
+
+    def decision_terms(self) -> dict[str, np.ndarray]:
+        """Today's terms of each faction's value of an offensive (and the values of its choices),
+        stacked as (terms, worlds) per faction, in the order of :data:`DECISION_COLUMNS`. The
+        arrays are reused the next day: copy them to keep them."""
+        out = {}
+        for f in self.factions:
+            if not f.terms:
+                continue
+            rows = self._decision_rows.get(f.name)
+            if rows is None:
+                rows = self._decision_rows[f.name] = np.empty((len(DECISION_COLUMNS),) + self.in_truce.shape)
+            for i, k in enumerate(rules.TERMS):
+                rows[i] = f.terms[k]
+            rows[-2] = f.offensive_value
+            rows[-1] = f.violate_value
+            out[f.name] = rows
+        return out
 
     def world_table(self) -> dict[str, np.ndarray]:
         """One entry per world: the outcome of its (first) truce, final balance, drawn facts."""
@@ -319,7 +459,10 @@ class TruceModel(mesa.Model):
                 ],
                 dtype=object,
             ),
-            "all_signed": np.logical_and.reduce([f.signed_ever for f in self.factions]),
+            "all_signed": np.logical_and.reduce([f.signed_ever | (f.signatory <= 0.5) for f in self.factions]),
+            "deliberate": self.deliberate,
+            "nominal_days": self.nominal_days,
+            "first_nominal_day": self.first_nominal_day,
             "truces_formed": self.truces_formed,
             "in_truce_at_end": self.in_truce,
         }

@@ -41,8 +41,13 @@ def parity(power: np.ndarray) -> np.ndarray:
     return 1.0 - np.abs(power - strongest_rival(power))
 
 
+def contest_parity(power: np.ndarray) -> np.ndarray:
+    """1 where a faction's contest against its enemies is even, falling to 0 when one side wins it all."""
+    return 1.0 - np.abs(2.0 * power - 1.0)
+
+
 def power_trend(power: np.ndarray, average: np.ndarray) -> np.ndarray:
-    """How far power stands above (+) or below (-) its moving average."""
+    """How far power stands above (+) or below (-) its moving average (how backers read it)."""
     return power - average
 
 
@@ -51,18 +56,80 @@ def update_average(average: np.ndarray, value: np.ndarray, memory_days) -> np.nd
     return average + (value - average) / np.maximum(memory_days, 1.0)
 
 
+def sum_over(members: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each faction i (axis 0), the sum of ``values`` over the factions j with members[i, j]
+    = 1, added in faction order. A matrix product would do the same, but BLAS may add in an
+    order that depends on the number of worlds, and a world must not depend on its batch."""
+    out = np.zeros_like(values, dtype=np.result_type(values, np.float64))
+    for i in range(members.shape[0]):
+        for j in range(members.shape[1]):
+            if members[i, j]:
+                out[i] += values[j]
+    return out
+
+
+def coalition_power(strength: np.ndarray, enemies: np.ndarray, exponent) -> np.ndarray:
+    """Each faction's contest share against its enemies: C^a / (C^a + K^a), where C is its own
+    strength plus its allies' and K the strength of all its enemies.
+
+    ``enemies`` is an (F, F) 0/1 matrix. With two factions this is the contest share of
+    :func:`contest_power`. A faction without enemies has power 1.
+    """
+    strength = np.maximum(strength, 0.0)
+    if strength.shape[0] == 2 and enemies[0, 1]:  # the common case: two sides, each the other's enemy
+        # one power per world instead of two: P_0 = 1 / (1 + (s_1 / s_0)^a)
+        ratio = np.divide(strength[1], strength[0], out=np.full_like(strength[0], np.inf), where=strength[0] > 0)
+        first = 1.0 / (1.0 + np.power(ratio, exponent))
+        first = np.where((strength[0] > 0) | (strength[1] > 0), first, 0.5)
+        return np.stack([first, 1.0 - first])
+    own = sum_over(1 - enemies, strength)
+    rivals = sum_over(enemies, strength)
+    own_w, rival_w = np.power(own, exponent), np.power(rivals, exponent)
+    total = own_w + rival_w
+    return np.divide(own_w, total, out=np.full_like(own_w, 0.5), where=total > 0)
+
+
+# --- beliefs and the balance ahead ---------------------------------------------------------------
+def projected_strength(strength, supply, turnover, horizon) -> np.ndarray:
+    """Strength ``horizon`` days ahead if today's (and announced) supply went on:
+    s(t+H) = s_inf + (s - s_inf)(1 - turnover)^H with s_inf = supply / turnover, the closed form
+    of :func:`strength_after_day` without combat."""
+    turnover = np.asarray(turnover, dtype=float)
+    safe = np.maximum(turnover, 1e-12)
+    settled = supply / safe
+    ahead = settled + (strength - settled) * np.power(1.0 - turnover, horizon)
+    return np.where(turnover > 0, ahead, strength + supply * horizon)
+
+
+def belief_bias(prior_bias, precision, evidence) -> np.ndarray:
+    """What is left of a prior bias after ``evidence`` (in days of combat): a normal prior of
+    weight ``precision`` updated by unbiased signals shrinks its error by precision / (precision
+    + evidence)."""
+    return prior_bias * precision / (precision + evidence)
+
+
+def success_chance(believed_power, defence_advantage, steepness) -> np.ndarray:
+    """Chance that an offensive succeeds, from the attacker's power share P against the defender:
+    P^m / (P^m + (d (1 - P))^m). A defender's advantage d > 1 means an attacker needs local
+    superiority (Biddle); a steepness m > 1 makes battles more decisive than the balance."""
+    x = np.clip(believed_power, 1e-9, 1.0 - 1e-9)
+    attack = np.power(x, steepness)
+    defend = np.power(defence_advantage * (1.0 - x), steepness)
+    return attack / (attack + defend)
+
+
+def within_reach(control, target, reach) -> np.ndarray:
+    """Control a successful offensive would add toward ``target``: at most ``reach`` of what the
+    rivals hold, and nothing once the target is held."""
+    return np.minimum(reach * (1.0 - control), np.maximum(target - control, 0.0))
+
+
+def balance_shift(power_now, power_ahead) -> np.ndarray:
+    """How far the balance moves for (+) or against (-) a faction over the projection horizon."""
+    return power_ahead - power_now
+
+
 # --- the value of an offensive -----------------------------------------------------------------
-def offensive_motive(perceived_power, control, demand, trend, grievance, b) -> np.ndarray:
-    """What pushes a faction to fight: the balance-lines mismatch (Werner & Yuen), unmet demands,
-    a closing window (Powell's preventive motive) and grievance."""
-    return (
-        b["gain_weight"] * (perceived_power - control)
-        + b["demand_weight"] * np.maximum(demand - control, 0.0)
-        + b["preventive_weight"] * np.maximum(-trend, 0.0)
-        + b["grievance_weight"] * saturate(grievance)
-    )
-
-
 def fighting_cost(war_cost, parity_, b) -> np.ndarray:
     """Expected cost of fighting; it rises near parity (the mutually hurting stalemate)."""
     return war_cost * b["war_cost_weight"] * (1.0 + b["ripeness_weight"] * parity_)
@@ -73,13 +140,18 @@ def leverage(dependence, credibility, pressure, preference) -> np.ndarray:
     return dependence * credibility * pressure * preference
 
 
-def red_line_deterrence(rival_control, red_line, credibility, reach, cost) -> np.ndarray:
-    """Expected cost of an offensive that would push a rival below its backer's red line.
+def red_line_deterrence(rival_control, red_line, credibility, reach, cost, width) -> np.ndarray:
+    """Expected cost of an offensive that could push a rival toward its backer's red line.
 
-    ``red_line`` is NaN where the backer has none.
+    A successful campaign is expected to leave the rival ``rival_control x (1 - reach)``; the
+    chance that the backer intervenes rises smoothly, as a logistic of width ``width``, as that
+    nears and passes the line, so that no small step of a lever flips a truce. ``red_line`` is
+    NaN where the backer has none.
     """
-    crossing = np.nan_to_num(rival_control - reach < red_line, nan=False)
-    return np.where(crossing, credibility * cost, 0.0)
+    after = rival_control * (1.0 - reach)
+    z = np.clip((red_line - after) / np.maximum(width, 1e-9), -60, 60)
+    chance = np.nan_to_num(1.0 / (1.0 + np.exp(-z)), nan=0.0)
+    return chance * credibility * cost
 
 
 def saturate(x) -> np.ndarray:
@@ -92,16 +164,55 @@ def trust(age, consolidation_days) -> np.ndarray:
     return 1.0 - np.exp(-np.maximum(age, 0) / consolidation_days)
 
 
-def choice_values(motive, cost, hold_value, monitoring, signed, b) -> tuple[np.ndarray, np.ndarray]:
-    """Values of (violate, offensive) relative to hold = 0.
+OFFENSIVE_TERMS = ("gain", "demand", "preventive", "grievance")  # push toward an offensive
+RESTRAINT_TERMS = ("waiting", "cost", "mobilisation", "leverage", "red_line", "trust", "benefits", "signature")
+TERMS = OFFENSIVE_TERMS + RESTRAINT_TERMS  # every term is >= 0; restraints are subtracted
 
-    ``hold_value`` gathers what makes holding worth more (leverage, deterrence, trust); an
-    offensive bears all of it, limited violations only part, but also the monitoring cost.
+
+def offensive_terms(p, control, believed_power, demand, shift, grievance, war_cost, parity_, readiness, b) -> dict:
+    """The terms of the value of an offensive that do not depend on a truce, each >= 0.
+
+    Gains are judged on beliefs: the chance of success ``p`` times the control within reach,
+    toward what the believed balance would give (Werner & Yuen) and toward the faction's demand.
+    A side the balance is turning against gains a preventive motive; a rising side a value of
+    waiting (Powell). Fighting costs more near parity (Zartman), and an offensive not yet
+    mobilised for costs its full mobilisation (Biddle).
     """
-    offensive = motive - cost - hold_value - b["offensive_threshold"] - b["signed_cost"] * signed
-    share = b["violate_share"]
-    violate = share * (motive - hold_value) - b["violate_threshold"] - b["monitoring_cost"] * monitoring
-    return violate, offensive
+    reach = b["offensive_reach"]
+    return {
+        "gain": b["gain_weight"] * p * within_reach(control, believed_power, reach),
+        "demand": b["demand_weight"] * p * within_reach(control, demand, reach),
+        "preventive": b["preventive_weight"] * np.maximum(-shift, 0.0),
+        "grievance": b["grievance_weight"] * saturate(grievance),
+        "waiting": b["waiting_weight"] * np.maximum(shift, 0.0),
+        "cost": fighting_cost(war_cost, parity_, b),
+        "mobilisation": b["offensive_threshold"] * (1.0 - readiness),
+    }
+
+
+def offensive_value(terms: dict) -> np.ndarray:
+    """Value of an offensive relative to holding: its pushes minus its restraints."""
+    push = sum(terms[k] for k in OFFENSIVE_TERMS if k in terms)
+    restraint = sum(terms[k] for k in RESTRAINT_TERMS if k in terms)
+    return push - restraint
+
+
+def violate_value(terms: dict, monitoring, b) -> np.ndarray:
+    """Value of authorising limited attacks relative to holding.
+
+    Violations serve a share of the offensive's motives and bear the same share of its war,
+    leverage, trust, benefit and signature costs; they need no mobilisation and cross no red line
+    (red lines bind offensives), but verified attribution (monitoring) costs the violator.
+    """
+    partial = {k: v for k, v in terms.items() if k not in ("mobilisation", "red_line")}
+    return b["violate_share"] * offensive_value(partial) - b["violate_threshold"] - b["monitoring_cost"] * monitoring
+
+
+def readiness_after_day(readiness, intent, mobilisation_days) -> np.ndarray:
+    """Mobilisation: readiness climbs toward 1 over ``mobilisation_days`` while a faction would
+    attack if ready (``intent`` > 0), and winds down as fast when it would not."""
+    step = np.where(intent > 0, 1.0, -1.0) / np.maximum(mobilisation_days, 1.0)
+    return np.clip(readiness + step, 0.0, 1.0)
 
 
 def choice_probabilities(v_violate, v_offensive, noise) -> np.ndarray:
@@ -123,14 +234,21 @@ def choose(probabilities: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 # --- violations --------------------------------------------------------------------------------
-def violation_rate(cohesion, authorised, rival_memory, grievance, monitoring, signed, trust_, b) -> np.ndarray:
+def violation_rate(
+    cohesion, authorised, rival_memory, grievance, monitoring, signed, trust_, b, readiness=0.0
+) -> np.ndarray:
     """Expected violations per day of one faction.
 
     Unauthorised violations grow with low cohesion (spoilers); authorised ones come with the
-    choice to violate. Both grow with remembered rival violations (tit-for-tat) and grievance,
-    and fall with monitoring, a signature and trust.
+    choice to violate or attack; mobilising for an offensive brings probes, preparatory fire and
+    clashes as forces mass (with ``readiness``). All grow with remembered rival violations
+    (tit-for-tat) and grievance, and fall with monitoring, a signature and trust.
     """
-    base = b["spoiler_violation_rate"] * (1.0 - cohesion) + b["authorised_violation_rate"] * authorised
+    base = (
+        b["spoiler_violation_rate"] * (1.0 - cohesion)
+        + b["authorised_violation_rate"] * authorised
+        + b["mobilisation_violation_rate"] * readiness
+    )
     spur = 1.0 + b["titfortat"] * rival_memory + b["grievance_violation_weight"] * saturate(grievance)
     damp = (
         (1.0 - b["monitoring_deterrence"] * monitoring)
@@ -156,17 +274,32 @@ def update_grievance(grievance, perceived, combat, walked_out, trust_, b) -> np.
 
 
 # --- combat and the balance over time ------------------------------------------------------------
-def lanchester_losses(strength: np.ndarray, fighting: np.ndarray, attrition) -> np.ndarray:
-    """Square-law losses: each faction loses attrition x the strength of all its enemies."""
-    enemies = strength.sum(axis=0) - strength
-    return np.minimum(attrition * enemies * fighting, strength)
+def lanchester_losses(strength: np.ndarray, fighting: np.ndarray, attrition, enemies=None) -> np.ndarray:
+    """Square-law losses: each faction loses attrition x the strength of all its enemies
+    (``enemies``: an (F, F) 0/1 matrix; by default every other faction)."""
+    rivals = strength.sum(axis=0) - strength if enemies is None else sum_over(enemies, strength)
+    return np.minimum(attrition * rivals * fighting, strength)
 
 
-def control_after_combat(control: np.ndarray, power: np.ndarray, fighting, speed) -> np.ndarray:
-    """Control moves toward power where there is fighting; shares keep summing to 1."""
-    moved = control + speed * fighting * (power - control)
+def control_after_combat(control: np.ndarray, transfers: np.ndarray) -> np.ndarray:
+    """Control after the day's offensives: ``transfers[i, j]`` is the share moved from j to i.
+    Shares stay >= 0 and keep summing to 1."""
+    moved = np.array(control, dtype=float)
+    for i in range(transfers.shape[0]):  # in faction order, the same for any number of worlds
+        for j in range(transfers.shape[1]):
+            moved[i] += transfers[i, j]
+            moved[j] -= transfers[i, j]
     moved = np.clip(moved, 0.0, None)
-    return moved / moved.sum(axis=0)
+    total = moved[0].copy()
+    for share in moved[1:]:
+        total += share
+    return moved / total
+
+
+def captured(defender_control, succeeded, speed) -> np.ndarray:
+    """Control a successful offensive takes in a day: ``speed`` of the defender's. A failed one
+    takes nothing: the defender loses no ground merely because someone fought."""
+    return np.where(succeeded, speed * defender_control, 0.0)
 
 
 def strength_after_day(strength, supply, losses, turnover) -> np.ndarray:
@@ -200,6 +333,12 @@ def dependence(delivered, own_supply, total_delivered) -> np.ndarray:
 def proposal(control, power, power_weight) -> np.ndarray:
     """The mediator's proposed split: between the lines held and the balance of power."""
     return (1.0 - power_weight) * control + power_weight * power
+
+
+def cessation_probability(intent, noise) -> np.ndarray:
+    """Chance that a faction accepts a cessation of hostilities: it values holding above an
+    offensive it is ready for (``intent`` < 0), on the logit scale of its daily choice."""
+    return 1.0 / (1.0 + np.exp(np.clip(intent / noise, -60, 60)))
 
 
 def sign_probability(offer, demand, pull, b) -> np.ndarray:

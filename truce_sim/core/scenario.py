@@ -130,7 +130,9 @@ class Scenario:
                     if f.kind == "number" and spec.get(key) is not None:
                         out[f"{section}.{ident}.{key}"] = spec[key]
         if self.data["mediator"] is not None:
-            out["mediator.monitoring"] = self.data["mediator"]["monitoring"]
+            for key, f in MEDIATOR_FIELDS.items():
+                if f.kind == "number":
+                    out[f"mediator.{key}"] = self.data["mediator"][key]
         for key, value in self.data["behaviour"].items():
             out[f"behaviour.{key}"] = value
         return out

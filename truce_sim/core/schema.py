@@ -71,12 +71,38 @@ FACTION_FIELDS = {
     "demand": Field("number", 0, 1, None, "control share insisted on in a settlement (default: its control)"),
     "war_cost": Field("number", 0, 1e6, 1.0, "how much a day of fighting hurts it"),
     "grievance": Field("number", 0, 1e6, 0.0, "grievance on day 0 (events may add to it)"),
+    "belief_bias": Field(
+        "number", -1, 1, 0.0, "error of its belief about its power share on day 0: + optimistic, - pessimistic"
+    ),
+    "belief_precision": Field(
+        "number", 0.01, 1e6, 30.0, "weight of its prior belief, in days of combat: the evidence that halves its bias"
+    ),
+    "holding_benefit": Field(
+        "number", 0, 100, 0.0, "value per day of a holding truce to it (revenue, aid, access, prisoner exchanges)"
+    ),
+    "signatory": Field(
+        "number", 0, 1, 1.0, "1: it signs truces; 0: a spoiler or splinter that violates and fights but never signs"
+    ),
+    "allies": Field(
+        "factions", default=(), about="factions it fights alongside (all others are its enemies)", event=False
+    ),
 }
 BACKER_FIELDS = {
     "clients": Field(
         "clients", default=REQUIRED, about="factions it supports: a list of ids, or a map id -> weight", event=False
     ),
     "support": Field("number", 0, 1e6, 0.0, "strength units per day delivered to its clients"),
+    "announced_support": Field(
+        "number",
+        0,
+        1e6,
+        None,
+        "support it has publicly committed to deliver, which every faction counts in projecting the balance "
+        "(default: its support)",
+    ),
+    "signs_for_clients": Field(
+        "number", 0, 1, 0.0, "chance that its signature at talks binds its clients, whether or not they sign"
+    ),
     "max_support": Field(
         "number", 0, 1e6, None, "ceiling of support when it escalates (default: its support; never below support)"
     ),
@@ -95,6 +121,23 @@ MEDIATOR_FIELDS = {
     "monitoring": Field("number", 0, 1, 0.0, "share of violations verified and correctly attributed"),
     "talks": Field(
         "days", default=(), about="days on which the parties are convened and a split is proposed", event=False
+    ),
+    "settlement": Field(
+        "number",
+        0,
+        1,
+        1.0,
+        "1: talks propose a split of control that must meet each side's demand; 0: a cessation of hostilities, "
+        "accepted by a side that values holding above fighting; between: a mix",
+        event=False,
+    ),
+    "term_days": Field(
+        "int",
+        0,
+        3650,
+        0,
+        "days after which a truce lapses unless all its signatories extend it at talks (0: no term)",
+        event=False,
     ),
 }
 EVENT_KEYS = ("day", "set", "scale", "add", "talks", "label")
@@ -272,7 +315,7 @@ class Validator:
                 out[key] = self.fact(value, p, f)
             elif f.kind == "days":
                 out[key] = self.days(value, p)
-            elif f.kind == "clients":
+            elif f.kind in ("clients", "factions"):
                 out[key] = value  # checked once factions are known
         return out
 
@@ -343,12 +386,28 @@ class Validator:
         for ident, spec in raw.items():
             self.identifier(ident, f"factions.{ident}")
             out[ident] = self.section(spec, f"factions.{ident}", FACTION_FIELDS)
+        for ident, spec in out.items():
+            spec["allies"] = self.allies(spec["allies"], f"factions.{ident}.allies", ident, out)
         fixed = [f["control"] for f in out.values()]
         if all(isinstance(c, float) for c in fixed):
             total = sum(fixed)
             if abs(total - 1.0) > 0.01:
                 self.fail("factions", f"control shares must sum to 1, got {total:g}")
         return out
+
+    def allies(self, raw: Any, path: str, ident: str, factions: dict) -> list[str]:
+        if isinstance(raw, str):
+            raw = [raw]
+        if not isinstance(raw, (list, tuple)) or not all(isinstance(a, str) for a in raw):
+            self.fail(path, "must be a list of faction ids")
+        for ally in raw:
+            if ally not in factions:
+                self.fail(
+                    path, f"'{ally}' is not a faction{did_you_mean(ally, factions)}; factions are {sorted(factions)}"
+                )
+            if ally == ident:
+                self.fail(path, "a faction cannot be its own ally")
+        return sorted(set(raw))
 
     def backers(self, raw: Any, factions: dict) -> dict:
         raw = self.mapping(raw, "backers", None)

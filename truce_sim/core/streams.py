@@ -45,12 +45,15 @@ class WorldStreams:
         seed_key = _mix(np.array([self.seed & _MASK64], dtype=np.uint64) + _GOLDEN)
         with np.errstate(over="ignore"):
             self._keys = _mix(seed_key ^ (self.replicates.astype(np.uint64) * _GOLDEN + _GOLDEN))
+        self._day: int | None = None
+        self._day_keys = self._keys
 
     def bits(self, day: int, name: str) -> np.ndarray:
-        # +2 keeps FACTS_DAY distinct and non-zero; arrays (not scalars) wrap without warnings
-        day_word = np.array([(int(day) + 2) & _MASK64], dtype=np.uint64)
-        x = _mix(self._keys + day_word * _GOLDEN)
-        return _mix(x ^ np.uint64(slot(name)))
+        if day != self._day:  # every draw of a day shares the day's key: mix it once
+            # +2 keeps FACTS_DAY distinct and non-zero; arrays (not scalars) wrap without warnings
+            day_word = np.array([(int(day) + 2) & _MASK64], dtype=np.uint64)
+            self._day, self._day_keys = day, _mix(self._keys + day_word * _GOLDEN)
+        return _mix(self._day_keys ^ np.uint64(slot(name)))
 
     def uniform(self, day: int, name: str) -> np.ndarray:
         """Uniform numbers in the open interval (0, 1), one per world."""
@@ -71,21 +74,36 @@ def poisson_from_uniform(lam: np.ndarray, u: np.ndarray) -> np.ndarray:
     used, which is accurate to well under one count there.
     """
     lam = np.asarray(lam, dtype=np.float64)
-    k = np.zeros(lam.shape, dtype=np.int64)
     small = lam <= 30.0
-    p = np.exp(-np.where(small, lam, 0.0))
-    # walk up the CDF only for the worlds still above it: most stop at 0 or 1
-    idx = np.flatnonzero(small & (u > p))
-    lam_a, u_a, p_a = lam[idx], u[idx], p[idx]
-    cdf_a = p_a.copy()
+    lam_s = np.where(small, lam, 0.0)
+    p = np.exp(-lam_s)
+    cdf = p.copy()
+    k = np.zeros(lam.shape, dtype=np.int64)
+    above = u > cdf
     j = 0
-    while idx.size and j < 200:
+    # Walk up the CDF in place over all worlds while most still walk (rates of a few a day take
+    # several steps), then only for the few still above it.
+    while j < 200:
+        walking = np.count_nonzero(above)
+        if walking == 0:
+            break
+        if walking * 4 < lam.size:
+            idx = np.flatnonzero(above)
+            lam_a, u_a, p_a, cdf_a = lam_s[idx], u[idx], p[idx], cdf[idx]
+            while idx.size and j < 200:
+                j += 1
+                p_a = p_a * lam_a / j
+                cdf_a = cdf_a + p_a
+                k[idx] = j
+                keep = u_a > cdf_a
+                idx, lam_a, u_a, p_a, cdf_a = idx[keep], lam_a[keep], u_a[keep], p_a[keep], cdf_a[keep]
+            break
         j += 1
-        p_a = p_a * lam_a / j
-        cdf_a = cdf_a + p_a
-        k[idx] = j
-        keep = u_a > cdf_a
-        idx, lam_a, u_a, p_a, cdf_a = idx[keep], lam_a[keep], u_a[keep], p_a[keep], cdf_a[keep]
+        p *= lam_s
+        p /= j
+        cdf += p
+        k += above
+        above &= u > cdf
     if not small.all():
         big = np.maximum(np.rint(lam + np.sqrt(lam) * ndtri(u)), 0).astype(np.int64)
         k = np.where(small, k, big)

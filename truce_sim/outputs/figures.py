@@ -110,3 +110,36 @@ def dynamics_figure(timeseries: pd.DataFrame, factions: list[str], backers: list
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+# Push toward an offensive (drawn above zero) and restraint (drawn below), as in decisions.csv.
+PUSHES = ("gain", "demand", "preventive", "grievance")
+RESTRAINTS = ("waiting", "cost", "mobilisation", "leverage", "red_line", "trust", "benefits", "signature")
+
+
+def decisions_figure(decisions: pd.DataFrame, factions: list[str], title: str):
+    """Why factions attack: per faction, the mean over all worlds of each term of the value of an
+    offensive over time, pushes above zero and restraints below, with the net value."""
+    fig, axes = plt.subplots(len(factions), 1, figsize=(10.5, 3.2 * len(factions)), sharex=True, squeeze=False)
+    styles = [(c, "-") for c in PALETTE[:7]] + [(c, "--") for c in PALETTE[:7]]
+    for ax, name in zip(axes[:, 0], factions, strict=False):
+        rows = decisions[decisions["faction"] == name]
+        worlds = rows.groupby("day")["worlds"].sum()
+        for i, term in enumerate(PUSHES + RESTRAINTS):
+            if term not in rows:
+                continue
+            mean = (rows[term] * rows["worlds"]).groupby(rows["day"]).sum() / worlds
+            if not mean.abs().gt(0.01).any():
+                continue
+            sign = 1 if term in PUSHES else -1
+            colour, ls = styles[i % len(styles)]
+            ax.plot(mean.index, sign * mean, color=colour, ls=ls, lw=1.3, label=term if sign > 0 else f"-{term}")
+        net = (rows["value_offensive"] * rows["worlds"]).groupby(rows["day"]).sum() / worlds
+        ax.plot(net.index, net, color="0.1", lw=2.2, label="value of an offensive")
+        ax.axhline(0, color="0.5", lw=0.8)
+        ax.set(ylabel=f"{name}: value vs holding", title=title if ax is axes[0, 0] else None)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    axes[-1, 0].set_xlabel("days since the truce began")
+    fig.tight_layout()
+    return fig

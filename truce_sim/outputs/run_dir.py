@@ -64,6 +64,11 @@ def write_run_files(
         d,
         "dynamics",
     )
+    if result.decisions is not None:
+        result.decisions.to_csv(d / "decisions.csv", index=False, float_format="%.6g")
+        plots.save(
+            plots.decisions_figure(result.decisions, result.factions, f"Why factions attack - {title}"), d, "decisions"
+        )
     manifest = {
         "scenario": result.scenario.name,
         "scenario_file": result.scenario.source,

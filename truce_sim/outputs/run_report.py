@@ -40,6 +40,12 @@ def summary_lines(s: dict) -> list[tuple[str, str, str, object]]:
     for kind in ("causes", "breakers"):
         if s[kind]:
             lines.append((kind, ", ".join(f"{k} {_pct(v)}" for k, v in s[kind].items()), kind, ""))
+    if s.get("deliberate_share") is not None:
+        text = f"{_pct(s['deliberate_share'])} valued above holding by their launcher"
+        lines.append(("deliberate offensives", text, "deliberate_share", s["deliberate_share"]))
+    if s.get("share_ever_nominal") is not None:
+        text = f"{_pct(s['share_ever_nominal'])} of worlds (violated above nominal_threshold, still holding)"
+        lines.append(("ever a nominal truce", text, "share_ever_nominal", s["share_ever_nominal"]))
     lines.append(
         (
             "violations per truce day",
@@ -84,11 +90,26 @@ def run_report(out_dir: Path, summary: dict, scenario_yaml: str, scenario) -> Pa
         ("What broke the truce", causes if s["causes"] else "<p>No truce collapsed.</p>"),
         ("Dynamics", figure("dynamics", "power and control, violations per day and backer support over time")),
         (
+            "Why factions attack",
+            figure(
+                "decisions",
+                "each term of a faction's value of an offensive against holding, mean over worlds "
+                "(pushes above zero, restraints below); decisions.csv has them by state, truce or war",
+            ),
+        ),
+        (
             "Files",
             "<p>"
             + ", ".join(
                 f"<a href='{f}'>{f}</a>"
-                for f in ("summary.json", "replicates.csv", "timeseries.csv", "scenario.yaml", "manifest.json")
+                for f in (
+                    "summary.json",
+                    "replicates.csv",
+                    "timeseries.csv",
+                    "decisions.csv",
+                    "scenario.yaml",
+                    "manifest.json",
+                )
             )
             + "</p>",
         ),

@@ -24,6 +24,10 @@ SHARE_BINS = 1024
 SUPPORT_EDGES = np.geomspace(1e-6, 1e4, 4097)  # bin 0 also holds everything below 1e-6
 COUNT_BINS = 4096
 FIXED_POINT = float(2**32)  # means are sums of values rounded to 2**-32
+# Decision terms are summed rounded to 2**-20: a term of 100 in 10 million worlds over a batch
+# still fits in 64 bits, and the resolution (1e-6) is far below any term that matters.
+TERM_FIXED_POINT = float(2**20)
+STATES = ("truce", "war")  # decision terms are averaged separately over worlds in truce and at war
 
 
 class DailyAggregates:
@@ -40,6 +44,7 @@ class DailyAggregates:
         self.count: dict[str, np.ndarray] = {}  # per day: how many worlds had the flag
         self.total: dict[str, np.ndarray] = {}  # per day: fixed-point or integer sums
         self.hist: dict[str, np.ndarray] = {}  # per day and bin: counts
+        self._buffers: tuple[np.ndarray, np.ndarray] | None = None  # scratch for decision terms
         dtype = count_type(most)
         for name in self.factions:
             for var in ("power", "control"):
@@ -57,6 +62,7 @@ class DailyAggregates:
                 raise ValueError(f"{self.worlds} worlds in accumulators made for at most {self.most}")
         self._count(day, "in_truce", obs["in_truce"])
         self._count(day, "first_truce_holds", obs["first_truce_holds"])
+        self._count(day, "nominal", obs["nominal"])
         total = 0
         for name in self.factions:
             for var in ("power", "control"):
@@ -81,12 +87,66 @@ class DailyAggregates:
                     np.bincount(_support_bin(values), minlength=len(SUPPORT_EDGES) - 1),
                 )
 
+    def add_decisions(self, day: int, terms: dict[str, np.ndarray], in_truce: np.ndarray) -> None:
+        """Add one day's decision terms of a batch: per faction, a (terms, worlds) array, summed
+        separately over the worlds that were in truce when they chose and those at war."""
+        truce = in_truce.astype(np.int64)
+        self._count(day, "deciding_in_truce", in_truce)
+        self._count(day, "deciding", np.ones_like(in_truce))
+        for name, values in terms.items():
+            # each world's terms truncated to multiples of 2**-20, as integers: their sums are
+            # exact and order-free. Written into buffers kept for the batch: fresh arrays of this
+            # size every day cost more than the arithmetic.
+            if self._buffers is None or self._buffers[0].shape != values.shape:
+                self._buffers = (np.empty(values.shape), np.empty(values.shape, dtype=np.int64))
+            scaled, fixed = self._buffers
+            np.multiply(values, TERM_FIXED_POINT, out=scaled)
+            np.copyto(fixed, scaled, casting="unsafe")
+            in_truce_sum = fixed @ truce
+            for state, sums in (("truce", in_truce_sum), ("war", fixed.sum(axis=1) - in_truce_sum)):
+                key = f"terms_{state}_{name}"
+                if key not in self.total:
+                    self.total[key] = np.zeros((self.days, len(sums)), dtype=np.int64)
+                self.total[key][day] += sums
+
+    def decisions(self, columns: tuple[str, ...], start_date=None) -> pd.DataFrame:
+        """The per-day table written as decisions.csv: for each faction and state (truce, war),
+        how many worlds chose in it and the mean of each term over them."""
+        frames = []
+        deciding = self.count.get("deciding", np.zeros(self.days, dtype=np.int64))
+        in_truce = self.count.get("deciding_in_truce", np.zeros(self.days, dtype=np.int64))
+        for name in self.factions:
+            for state in STATES:
+                sums = self.total.get(f"terms_{state}_{name}")
+                if sums is None:
+                    continue
+                worlds = in_truce if state == "truce" else deciding - in_truce
+                frame = pd.DataFrame(sums / TERM_FIXED_POINT / np.maximum(worlds, 1)[:, None], columns=list(columns))
+                frame.insert(0, "worlds", worlds)
+                frame.insert(0, "state", state)
+                frame.insert(0, "faction", name)
+                frame.insert(0, "day", np.arange(self.days))
+                if start_date is not None:
+                    frame.insert(1, "date", pd.date_range(start_date, periods=self.days, freq="D").strftime("%Y-%m-%d"))
+                frames.append(frame[frame["worlds"] > 0])
+        if not frames:
+            return pd.DataFrame(columns=["day", "faction", "state", "worlds", *columns])
+        return pd.concat(frames, ignore_index=True).sort_values(["day", "faction", "state"], ignore_index=True)
+
     def _count(self, day, key, flags) -> None:
         self.count.setdefault(key, np.zeros(self.days, dtype=np.int64))[day] += int(np.count_nonzero(flags))
 
     def _sum(self, day, key, values, exact: bool = False) -> None:
         fixed = values.astype(np.int64) if exact else np.rint(values * FIXED_POINT).astype(np.int64)
         self.total.setdefault(key, np.zeros(self.days, dtype=np.int64))[day] += int(fixed.sum())
+
+    def as_total(self) -> DailyAggregates:
+        """These accumulators, taken over as the start of an ensemble's total (no copy: the first
+        batch's counts are the total so far; narrow counts widen when the next batch merges in)."""
+        self.most = None
+        self.hist = {key: _dense(values) for key, values in self.hist.items()}
+        self._buffers = None
+        return self
 
     def merge(self, other: DailyAggregates) -> DailyAggregates:
         """Add another batch's accumulators into these (exact and order-free)."""
@@ -113,6 +173,7 @@ class DailyAggregates:
         # smaller: on most days a backer's support falls in one bin of 4,096, and the worker
         # and the collecting process would otherwise each hold the dense copies in flight.
         state = self.__dict__.copy()
+        state["_buffers"] = None
         state["hist"] = {key: _compact(values) for key, values in self.hist.items()}
         return state
 
@@ -124,6 +185,7 @@ class DailyAggregates:
             out["date"] = pd.date_range(start_date, periods=self.days, freq="D").strftime("%Y-%m-%d")
         out["share_in_truce"] = self.count["in_truce"] / n
         out["share_first_truce_holds"] = self.count["first_truce_holds"] / n
+        out["share_nominal"] = self.count["nominal"] / n
         share_mid = (np.arange(SHARE_BINS) + 0.5) / SHARE_BINS
         for name in self.factions:
             for var in ("power", "control"):
@@ -188,8 +250,16 @@ def _add_row(row: np.ndarray, counts: np.ndarray) -> None:
     np.add(row, counts, out=row, casting="unsafe")
 
 
+_LOG_LOWEST = np.log(SUPPORT_EDGES[0])
+_LOG_STEP = (np.log(SUPPORT_EDGES[-1]) - _LOG_LOWEST) / (len(SUPPORT_EDGES) - 1)
+
+
 def _support_bin(values: np.ndarray) -> np.ndarray:
-    return np.clip(np.searchsorted(SUPPORT_EDGES, values, side="right") - 1, 0, len(SUPPORT_EDGES) - 2)
+    # the edges are geometric, so a bin is a floor on the log scale (several times faster than a
+    # search over 4,097 edges, and it differs from one only for values on an edge to rounding)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        index = np.floor((np.log(values) - _LOG_LOWEST) / _LOG_STEP)
+    return np.clip(np.nan_to_num(index, nan=0.0, neginf=0.0), 0, len(SUPPORT_EDGES) - 2).astype(np.int64)
 
 
 def _quantile(hist: np.ndarray, q: float, midpoints: np.ndarray) -> np.ndarray:

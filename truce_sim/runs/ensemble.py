@@ -19,7 +19,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from truce_sim.core.model import TruceModel
+from truce_sim.core.model import DECISION_COLUMNS, TruceModel
 from truce_sim.core.scenario import Scenario, load_scenario
 from truce_sim.runs.aggregate import DailyAggregates
 from truce_sim.runs.executors import LocalPool
@@ -40,6 +40,7 @@ class EnsembleResult:
     factions: list[str]
     backers: list[str]
     paths_dir: Path | None = None
+    decisions: pd.DataFrame | None = None  # mean decision terms per day, faction and state
 
     @property
     def paths(self) -> pd.DataFrame:
@@ -103,9 +104,10 @@ def run_ensemble(
     def collect(batch: _Batch) -> None:
         nonlocal merged, names
         if merged is None:
-            merged = DailyAggregates(batch.factions, batch.backers, steps + 1)
+            merged = batch.aggregates.as_total()
             names = (batch.factions, batch.backers)
-        merged.merge(batch.aggregates)
+        else:
+            merged.merge(batch.aggregates)
         batch.aggregates = None  # the pool's finished future still holds the batch
         rows[batch.first] = batch.rows
 
@@ -119,6 +121,7 @@ def run_ensemble(
                 progress(len(batch.rows) * steps)
     table = pd.concat([rows.pop(first) for first in sorted(rows)], ignore_index=True)
     timeseries = merged.table(scenario.start_date)
+    decisions = merged.decisions(DECISION_COLUMNS, scenario.start_date)
     del merged
     from truce_sim.runs.survival import summarise  # lifelines is slow to import; worker processes never need it
 
@@ -133,6 +136,7 @@ def run_ensemble(
         names[0],
         names[1],
         Path(paths_dir) if paths_dir is not None else None,
+        decisions,
     )
 
 
@@ -162,6 +166,7 @@ def simulate_batch(
             model.step()
             if daily:
                 aggregates.add(day, model.observations())
+                aggregates.add_decisions(day, model.decision_terms(), model.deciding_in_truce)
             _keep(paths, day, ids, model)
             if progress is not None:
                 progress(len(ids))

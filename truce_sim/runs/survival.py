@@ -86,4 +86,14 @@ def summarise(
         "mean_violations_per_day": round(float(replicates["violations_per_truce_day"].mean()), 4),
         "share_violations_in_first_week": round(float(((first > 0) & (first <= 7)).mean()), 4),
         "share_all_signed": round(float(replicates["all_signed"].mean()), 4),
+        "deliberate_share": _share(collapsed[collapsed["cause"] == "offensive"], "deliberate"),
+        "share_ever_nominal": _share(replicates, "nominal_days", lambda days: days > 0),
     }
+
+
+def _share(rows: pd.DataFrame, column: str, test=bool) -> float | None:
+    """Share of ``rows`` for which ``column`` passes ``test`` (None without rows, or without the
+    column in a table from before it existed)."""
+    if column not in rows or len(rows) == 0:
+        return None
+    return round(float(rows[column].map(test).mean()), 4)
