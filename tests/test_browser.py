@@ -73,7 +73,7 @@ def test_run_report_renders_and_matches_the_summary(browser, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     page.goto((out / "report.html").as_uri())
-    assert check_images(page) == 2  # survival and dynamics
+    assert check_images(page) == 3  # survival, dynamics and the decision terms
     cells = page.eval_on_selector_all(
         "[data-key]", "els => els.map(e => [e.dataset.key, e.dataset.value, e.innerText])"
     )
