@@ -706,3 +706,23 @@ def test_broken_sweep_files(case, tmp_path):
     line = one_error_line(cli("sweep", path, "--out", out))
     assert expected in line and str(path) in line, line
     assert not out.exists()
+
+
+def test_an_interrupt_while_the_analysis_writes_leaves_a_resumable_out_dir(tmp_path, monkeypatch):
+    # Ctrl-C after the figures are written but before the report: every file in the out dir must
+    # be one the marker names, or the next --resume refuses the out dir as holding foreign files.
+    from truce_sim.outputs.files import check_out_dir
+    from truce_sim.sweeps import report
+
+    sweep = _make_sweep("grid", tmp_path)
+    result = run_sweep(sweep, tmp_path / "out", workers=1)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "sweep_report", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        analyse_sweep(result)
+    assert (tmp_path / "out" / "sweep_heatmap.png").exists()  # the interrupt came after the figures
+    monkeypatch.chdir(tmp_path)
+    check_out_dir(tmp_path / "out", "sweep")  # raises OutDirError on a file the marker does not name

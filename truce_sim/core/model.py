@@ -28,7 +28,7 @@ from truce_sim.core.scenario import (
     field_for,
     load_scenario,
 )
-from truce_sim.core.streams import FACTS_DAY, WorldStreams
+from truce_sim.core.streams import FACTS_DAY, WorldStreams, poisson_from_uniform
 
 DEFAULT_SCENARIO = BUILTIN_SCENARIOS / "libya_2020_january.yaml"
 DECISION_COLUMNS = rules.TERMS + ("value_offensive", "value_violate")
@@ -279,8 +279,8 @@ class TruceModel(mesa.Model):
         in_combat = (np.stack(attacking) | (rules.sum_over(self.enemies, attacks) > 0)).astype(float)
         for f, attacks in zip(factions, attacking, strict=False):
             f.first_offensive_day[attacks & (f.first_offensive_day == 0)] = day
-        for f in factions:
-            rate = rules.violation_rate(
+        rates = [
+            rules.violation_rate(
                 f.cohesion,
                 f.choice != rules.HOLD,
                 f.rival_memory,
@@ -291,8 +291,13 @@ class TruceModel(mesa.Model):
                 b,
                 f.readiness * self.in_truce,  # at war, massing forces is part of the fighting
             )
-            f.violations = self.streams.poisson(rate, day, f"{f.name}/violations")
-        counts = np.stack([f.violations for f in factions])
+            for f in factions
+        ]
+        # one draw per faction from its own stream, inverted for all factions at once
+        draws = [self.streams.uniform(day, f"{f.name}/violations") for f in factions]
+        counts = poisson_from_uniform(np.stack(rates), np.stack(draws))
+        for f, drawn in zip(factions, counts, strict=True):
+            f.violations = drawn
         by_enemies = rules.sum_over(self.enemies, counts)
         for i, f in enumerate(factions):
             f.evidence = f.evidence + in_combat[i] + monitoring * b["monitoring_evidence"]

@@ -67,13 +67,15 @@ class WorldStreams:
 
 
 def poisson_from_uniform(lam: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Poisson counts by inversion of the CDF, vectorised over worlds.
+    """Poisson counts by inversion of the CDF, vectorised over worlds (any shape).
 
     Inversion keeps one uniform per draw (so a world's stream never depends on how many draws
     another world needed). Rates in this model are small; above 30 the normal approximation is
     used, which is accurate to well under one count there.
     """
-    lam = np.asarray(lam, dtype=np.float64)
+    shape = np.shape(lam)
+    lam = np.asarray(lam, dtype=np.float64).ravel()  # any shape: worlds, or factions x worlds
+    u = np.asarray(u, dtype=np.float64).ravel()
     small = lam <= 30.0
     lam_s = np.where(small, lam, 0.0)
     p = np.exp(-lam_s)
@@ -107,4 +109,4 @@ def poisson_from_uniform(lam: np.ndarray, u: np.ndarray) -> np.ndarray:
     if not small.all():
         big = np.maximum(np.rint(lam + np.sqrt(lam) * ndtri(u)), 0).astype(np.int64)
         k = np.where(small, k, big)
-    return k
+    return k.reshape(shape)

@@ -280,6 +280,22 @@ def load_worlds(sweep_dir: str | Path, paths: list[str], points: pd.DataFrame) -
     return pd.concat(frames, ignore_index=True)
 
 
+ANALYSIS_FIGURES = (
+    "sweep_metrics",
+    "sweep_heatmap",
+    "sweep_lines",
+    "sweep_main_effects",
+    "sensitivity",
+    "hazard_ratios",
+)
+ANALYSIS_ENTRIES = (
+    *(f"{stem}{suffix}" for stem in ANALYSIS_FIGURES for suffix in (".png", ".svg")),
+    "sensitivity.csv",
+    "hazard_ratios.csv",
+    "report.html",
+)
+
+
 def analyse_sweep(result: SweepResult) -> dict[str, Path]:
     """Sensitivity indices, hazard ratios, figures and report.html of a finished sweep."""
     from truce_sim.sweeps import figures as sweep_plots
@@ -287,6 +303,9 @@ def analyse_sweep(result: SweepResult) -> dict[str, Path]:
     from truce_sim.sweeps.sensitivity import hazard_ratios, salib_indices
 
     sweep, out, points = result.sweep, result.out_dir, result.points
+    # Recorded before they are written: an interrupt between writing a figure and recording it
+    # would leave a file the out dir's marker does not name, and the next --resume would refuse it.
+    add_entries(out, ANALYSIS_ENTRIES)
     title = f"{sweep.name}: {len(points)} points x {sweep.replicates} worlds"
     figures = [
         (stem, _caption(stem, sweep, points))
