@@ -726,3 +726,36 @@ def test_an_interrupt_while_the_analysis_writes_leaves_a_resumable_out_dir(tmp_p
     assert (tmp_path / "out" / "sweep_heatmap.png").exists()  # the interrupt came after the figures
     monkeypatch.chdir(tmp_path)
     check_out_dir(tmp_path / "out", "sweep")  # raises OutDirError on a file the marker does not name
+
+
+@pytest.mark.parametrize("moment", ["start-up", "points"])
+def test_an_interrupt_while_a_sweep_starts_or_ends_leaves_a_resumable_out_dir(tmp_path, monkeypatch, moment):
+    # Ctrl-C just after the sweep made its points/ folder (start-up) or wrote points.csv (the
+    # end): the marker must already name what is there, or --resume refuses the out dir.
+    from truce_sim.outputs.files import check_out_dir
+    from truce_sim.sweeps import runner
+
+    sweep = _make_sweep("grid", tmp_path)
+    real_json, real_write = runner._write_sweep_json, runner.atomic_write
+
+    def interrupted_json(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    def interrupted_after_points(path, write):
+        real_write(path, write)
+        if Path(path).name == "points.csv":
+            raise KeyboardInterrupt
+
+    if moment == "start-up":
+        monkeypatch.setattr(runner, "_write_sweep_json", interrupted_json)
+    else:
+        monkeypatch.setattr(runner, "atomic_write", interrupted_after_points)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(sweep, tmp_path / "out", workers=1)
+    assert (tmp_path / "out" / ("points" if moment == "start-up" else "points.csv")).exists()
+    monkeypatch.setattr(runner, "_write_sweep_json", real_json)
+    monkeypatch.setattr(runner, "atomic_write", real_write)
+    monkeypatch.chdir(tmp_path)
+    check_out_dir(tmp_path / "out", "sweep")  # raises OutDirError on a file the marker does not name
+    result = run_sweep(sweep, tmp_path / "out", workers=1, resume=True)
+    assert len(result.points) == len(sweep.points)

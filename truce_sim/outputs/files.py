@@ -129,6 +129,8 @@ def _foreign_entries(directory: Path) -> list[str]:
     for name in names:
         if name in written or name.startswith(f".{MARKER}"):
             continue
+        if name.startswith(".") and name.endswith(".tmp") and name[1:-4] in written:
+            continue  # an entry's half-written copy, left by a killed command (see atomic_write)
         child = directory / name
         if child.is_dir() and not child.is_symlink() and read_marker(child) is not None and not _foreign_entries(child):
             continue  # an owned out dir inside this one (a sweep's discover_* dirs)
@@ -363,14 +365,17 @@ class OutDir:
         """The out dir itself, created and marked; with ``fresh``, emptied of what it held (all of
         which truce-sim wrote, as the checks on entry made sure)."""
         if fresh and self.path.exists():
+            # the marker goes last: an interrupt half way leaves files it still names
             for child in self.path.iterdir():
+                if child.name == MARKER:
+                    continue
                 if child.is_dir() and not child.is_symlink():
                     shutil.rmtree(child)
                 else:
                     child.unlink()
         self.path.mkdir(parents=True, exist_ok=True)
         os.chmod(self.path, _mode_from_umask())
-        if read_marker(self.path) is None:
+        if fresh or read_marker(self.path) is None:
             write_marker(self.path, self.kind, [])
         return self.path
 

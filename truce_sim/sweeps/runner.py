@@ -122,13 +122,15 @@ def _run_points(
     command: list[str] | None,
 ) -> SweepResult:
     out_dir = out.open_in_place(fresh=not keep)
+    # Each entry is recorded in the out dir's marker before it is written: an interrupt between
+    # the two would otherwise leave a file the marker does not name, and --resume would refuse it.
+    add_entries(out_dir, ["points", "sweep.json", "points.csv", "points.parquet"])
     state = out_dir / "points"
     state.mkdir(exist_ok=True)
     for leftover in state.glob(".*.tmp"):  # half-written by a killed run
         leftover.unlink()
     started = utc_now()
     _write_sweep_json(sweep, out_dir, {"started": started})
-    add_entries(out_dir, ["points", "sweep.json"])
     done = valid_points(sweep, state) if keep else set()
     todo = [i for i in range(len(sweep.points)) if i not in done]
     if progress is not None and done:
@@ -169,7 +171,6 @@ def _run_points(
         "command": command,
     }
     _write_sweep_json(sweep, out_dir, manifest)
-    add_entries(out_dir, ["points.csv", "points.parquet"])
     return SweepResult(sweep, out_dir, points, len(todo))
 
 
@@ -303,9 +304,7 @@ def analyse_sweep(result: SweepResult) -> dict[str, Path]:
     from truce_sim.sweeps.sensitivity import hazard_ratios, salib_indices
 
     sweep, out, points = result.sweep, result.out_dir, result.points
-    # Recorded before they are written: an interrupt between writing a figure and recording it
-    # would leave a file the out dir's marker does not name, and the next --resume would refuse it.
-    add_entries(out, ANALYSIS_ENTRIES)
+    add_entries(out, ANALYSIS_ENTRIES)  # before they are written, as in _run_points
     title = f"{sweep.name}: {len(points)} points x {sweep.replicates} worlds"
     figures = [
         (stem, _caption(stem, sweep, points))
