@@ -232,9 +232,10 @@ class Mediator(Agent):
                 bound[client.name] |= binds
         for faction in m.factions:
             offer = rules.proposal(faction.control, faction.power, b["proposal_power_weight"])
-            settle = rules.sign_probability(offer, faction.demand, faction.pull(), b)
-            cease = rules.cessation_probability(faction.intent(), b["decision_noise"])
-            p_sign = self.settlement * settle + (1.0 - self.settlement) * cease
+            p_sign = rules.sign_probability(offer, faction.demand, faction.pull(), b)
+            if (self.settlement < 1.0).any():  # a cessation is on offer: weigh holding against fighting
+                cease = rules.cessation_probability(faction.intent(), b["decision_noise"])
+                p_sign = self.settlement * p_sign + (1.0 - self.settlement) * cease
             kept = np.zeros(shape, dtype=bool) if renewal else faction.signed
             signs = kept | bound[faction.name] | (m.streams.uniform(m.steps, f"{faction.name}/sign") < p_sign)
             signs &= faction.signatory > 0.5

@@ -275,10 +275,10 @@ class TruceModel(mesa.Model):
         fighting = np.any(attacking, axis=0)
         # a faction is in combat when it attacks or an enemy does; bystanders of a war between
         # others neither lose strength nor learn from it
-        attacks = np.stack(attacking).astype(float)
-        in_combat = (np.stack(attacking) | (rules.sum_over(self.enemies, attacks) > 0)).astype(float)
-        for f, attacks in zip(factions, attacking, strict=False):
-            f.first_offensive_day[attacks & (f.first_offensive_day == 0)] = day
+        attacks = np.stack(attacking)
+        in_combat = (attacks | (rules.sum_over(self.enemies, attacks.astype(float)) > 0)).astype(float)
+        for f, attacked in zip(factions, attacking, strict=False):
+            f.first_offensive_day[attacked & (f.first_offensive_day == 0)] = day
         rates = [
             rules.violation_rate(
                 f.cohesion,

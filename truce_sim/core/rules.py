@@ -82,11 +82,8 @@ def coalition_power(strength: np.ndarray, enemies: np.ndarray, exponent) -> np.n
         first = 1.0 / (1.0 + np.power(ratio, exponent))
         first = np.where((strength[0] > 0) | (strength[1] > 0), first, 0.5)
         return np.stack([first, 1.0 - first])
-    own = sum_over(1 - enemies, strength)
-    rivals = sum_over(enemies, strength)
-    own_w, rival_w = np.power(own, exponent), np.power(rivals, exponent)
-    total = own_w + rival_w
-    return np.divide(own_w, total, out=np.full_like(own_w, 0.5), where=total > 0)
+    # the contest of each faction's coalition against all its enemies, one pair per faction
+    return contest_power(np.stack([sum_over(1 - enemies, strength), sum_over(enemies, strength)]), exponent)[0]
 
 
 # --- beliefs and the balance ahead ---------------------------------------------------------------

@@ -13,7 +13,7 @@ import numpy as np
 from truce_sim.core.model import TruceModel
 from truce_sim.core.scenario import Scenario, load_scenario
 from truce_sim.runs.ensemble import EnsembleResult, run_ensemble
-from truce_sim.validity.targets import STORY, StoryTarget
+from truce_sim.validity.targets import STORY, Bracket
 
 CASE = "libya_2020_january"
 WORLDS = 2000
@@ -66,7 +66,7 @@ def measure(result: EnsembleResult, violations: dict[int, np.ndarray]) -> dict[s
 
 def founding_story(
     scenario: Scenario | None = None, worlds: int = WORLDS, seed: int | None = None
-) -> list[tuple[StoryTarget, float]]:
+) -> list[tuple[Bracket, float]]:
     """Each story target with its measured value, on ``worlds`` worlds of the founding case."""
     scenario = scenario if scenario is not None else load_scenario(CASE)
     result = run_ensemble(scenario, replicates=worlds, seed=seed, steps=max(scenario.horizon_days, 150))
