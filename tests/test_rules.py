@@ -882,3 +882,323 @@ def test_streams_uniform_in_open_unit_interval_and_uniform():
     # each decile holds n/10 = 20,000 draws, sd sqrt(n 0.1 0.9) = 134; 5 sd
     counts = np.histogram(u, bins=10, range=(0, 1))[0]
     assert (np.abs(counts - N_DRAWS / 10) < 5 * math.sqrt(N_DRAWS * 0.1 * 0.9)).all(), counts
+
+
+# --- backers' leverage, conditions and guarantees -------------------------------------------------
+def test_leverage_is_dependence_times_pressure_times_preference():
+    dependence = np.array([0.5, 0.5, 0.0, 1.0])
+    pressure = np.array([0.4, 0.4, 0.9, 0.2])
+    preference = np.array([1.0, -1.0, 1.0, 0.5])
+    # 0.5 x 0.4 x 1 = 0.2; wanting war turns it negative; a client that does not depend on the
+    # backer is not moved at all; 1 x 0.2 x 0.5 = 0.1
+    np.testing.assert_allclose(rules.leverage(dependence, pressure, preference), [0.2, -0.2, 0.0, 0.1])
+
+
+def test_conditional_threat_takes_only_the_sign_of_the_preference():
+    preference = np.array([0.3, 2.0, -0.1, -5.0, 0.0])
+    threat = rules.conditional_threat(0.5, 0.6, 0.5, preference)
+    # 0.5 x 0.6 x 0.5 = 0.15 whatever the preference's size: the threat withholds the share it
+    # names, not more for a keener backer; a backer indifferent to the truce threatens nothing
+    np.testing.assert_allclose(threat, [0.15, 0.15, -0.15, -0.15, 0.0])
+
+
+def test_compliance_credit_hand_values():
+    # full monitoring: nothing is blamed falsely, so complying always pays, whatever the fog
+    assert rules.compliance_credit(np.array([1.0]), 0.9, 30)[0] == 1.0
+    # no monitoring: (1 - 0.05)^20 of going 20 days unblamed
+    assert rules.compliance_credit(np.array([0.0]), 0.05, 20)[0] == pytest.approx(0.95**20)
+    # half monitoring halves the daily blame: (1 - 0.5 x 0.05)^20
+    assert rules.compliance_credit(np.array([0.5]), 0.05, 20)[0] == pytest.approx(0.975**20)
+    # no false blame: complying is always credited
+    assert rules.compliance_credit(np.array([0.0]), 0.0, 20)[0] == 1.0
+
+
+def test_compliance_credit_rises_with_monitoring():
+    monitoring = np.linspace(0.0, 1.0, 51)
+    credit = rules.compliance_credit(monitoring, 0.05, 30)
+    assert (np.diff(credit) > 0).all()
+    assert ((credit > 0) & (credit <= 1)).all()
+
+
+def test_stock_dependence_is_a_clipped_share():
+    provided = np.array([0.3, 2.0, -0.1, 0.0])
+    strength = np.array([0.6, 1.0, 1.0, 1.0])
+    # 0.3 / 0.6 = 0.5; more provided than the client has left (the rest was worn out of its own
+    # part) is all of it: 1; a negative stock counts as none: 0
+    np.testing.assert_allclose(rules.stock_dependence(provided, strength), [0.5, 1.0, 0.0, 0.0])
+
+
+def test_stock_dependence_of_a_faction_without_strength_is_whole():
+    # nothing left but what the backer gives: by the code's rule, 1, and no division warning
+    with np.errstate(all="raise"):
+        out = rules.stock_dependence(np.array([0.0, 0.4]), np.array([0.0, 0.0]))
+    np.testing.assert_array_equal(out, [1.0, 1.0])
+
+
+def test_provided_after_day_wears_out_like_strength():
+    # 1 x (1 - 0.01) + 0.02 = 1.01; a delivery equal to the wear keeps the stock: 2 x 0.99 + 0.02
+    assert rules.provided_after_day(np.array([1.0]), 0.02, 0.01)[0] == pytest.approx(1.01)
+    assert rules.provided_after_day(np.array([2.0]), 0.02, 0.01)[0] == pytest.approx(2.0)
+    # the stock follows strength_after_day without losses, day by day, so the share of the
+    # client it measures stays 1 where the backer is the only supplier
+    provided = strength = np.array([0.5, 1.0, 3.0])
+    delivered = np.array([0.0, 0.01, 0.05])
+    for _ in range(30):
+        provided = rules.provided_after_day(provided, delivered, 0.02)
+        strength = rules.strength_after_day(strength, delivered, np.zeros(3), 0.02)
+    np.testing.assert_allclose(provided, strength, rtol=1e-12)
+    np.testing.assert_allclose(rules.stock_dependence(provided, strength), 1.0)
+
+
+def test_detection_chance():
+    monitoring = np.array([0.0, 1.0, 0.5, 0.5])
+    unverified = np.array([0.3, 0.3, 0.3, 0.0])
+    # nothing monitored: the backer's own means, 0.3; all monitored: 1;
+    # half: 0.5 + 0.5 x 0.3 = 0.65; half without own means: 0.5
+    np.testing.assert_allclose(rules.detection_chance(monitoring, unverified), [0.3, 1.0, 0.65, 0.5])
+
+
+B_SEEN = dict(backer_detection=0.3, false_blame=0.2)
+
+
+def seen(attacked, authorised, violated, monitoring, u, **b):
+    a = lambda x: np.atleast_1d(np.asarray(x))  # noqa: E731
+    b = behaviour(**{**B_SEEN, **b})
+    return rules.seen_defecting(a(attacked), a(authorised), a(violated), a(monitoring), a(u), b)
+
+
+def test_seen_defecting_an_offensive_always_shows():
+    u = np.array([0.0, 0.5, np.nextafter(1.0, 0.0)])  # every u a uniform can take
+    for m in (0.0, 1.0):
+        assert seen(np.ones(3, bool), False, False, m, u).all()
+        # even a backer with no eyes of its own and no false blame sees an offensive
+        assert seen(np.ones(3, bool), False, False, m, u, backer_detection=0.0, false_blame=0.0).all()
+
+
+def test_seen_defecting_an_authorised_violation_shows_with_the_detection_chance():
+    # monitoring 0.5: 0.5 + 0.5 x 0.3 = 0.65 is the cut point in u
+    u = np.array([0.01, 0.64, 0.66, 0.99])
+    np.testing.assert_array_equal(seen(False, True, True, 0.5, u), [True, True, False, False])
+    # no monitoring: only the backer's own 0.3
+    np.testing.assert_array_equal(seen(False, True, True, 0.0, np.array([0.29, 0.31])), [True, False])
+
+
+def test_seen_defecting_units_violations_are_only_blamed_through_fog():
+    # unauthorised: (1 - 0.5) x 0.2 = 0.1 is the cut point, far below the 0.65 of an authorised one
+    u = np.array([0.09, 0.11, 0.3])
+    np.testing.assert_array_equal(seen(False, False, True, 0.5, u), [True, False, False])
+    # no monitoring: 0.2
+    np.testing.assert_array_equal(seen(False, False, True, 0.0, np.array([0.19, 0.21])), [True, False])
+
+
+def test_seen_defecting_never_a_holding_side_without_violations_or_under_full_monitoring():
+    u = np.array([0.0, 1e-12, 0.5])
+    # holding, no violations: nothing to see or to blame, even with false blame certain
+    assert not seen(False, False, False, 0.0, u, false_blame=1.0).any()
+    # violations by its units under full monitoring: verified as not the leadership's
+    assert not seen(False, False, True, 1.0, u, false_blame=1.0).any()
+
+
+def test_withheld_after_day_set_by_a_punishment_then_eased():
+    # a punishment withholds the conditionality: 0 -> 0.6
+    assert rules.withheld_after_day(np.array([0.0]), np.array([True]), 0.6, 10)[0] == pytest.approx(0.6)
+    # then eased by 1/10 of itself a day, geometrically: 0.6 x 0.9^n
+    w = np.array([0.6])
+    for _ in range(15):
+        w = rules.withheld_after_day(w, np.array([False]), 0.6, 10)
+    assert w[0] == pytest.approx(0.6 * 0.9**15)
+    # punishment_days below 1 counts as one day: everything given back at once
+    assert rules.withheld_after_day(np.array([0.6]), np.array([False]), 0.6, 0.5)[0] == 0.0
+
+
+def test_withheld_after_day_a_punishment_never_lowers_what_is_withheld():
+    # already withholding 0.9 (a stricter threat): eased to 0.81, and a new punishment at 0.6
+    # does not give back more than easing would
+    out = rules.withheld_after_day(np.array([0.9, 0.9]), np.array([True, False]), 0.6, 10)
+    np.testing.assert_allclose(out, [0.81, 0.81])
+    rng = np.random.default_rng(11)
+    withheld = rng.uniform(0, 1, 500)
+    conditionality = rng.uniform(0, 1, 500)
+    punished = rules.withheld_after_day(withheld, np.ones(500, bool), conditionality, 10)
+    eased = rules.withheld_after_day(withheld, np.zeros(500, bool), conditionality, 10)
+    assert (punished >= eased).all() and (punished >= conditionality).all()
+
+
+def test_guarantee_value_is_the_least_restraint():
+    restraints = [np.array([0.8, 0.2, 0.5, -0.3]), np.array([0.3, 0.9, 0.5, 0.4]), np.array([0.6, 0.7, 1.0, 0.4])]
+    # per world the minimum of the three: 0.3, 0.2, 0.5; a negative restraint is worth nothing: 0
+    np.testing.assert_allclose(rules.guarantee_value(restraints), [0.3, 0.2, 0.5, 0.0])
+
+
+def test_guarantee_value_is_superadditive():
+    # two guarantors pressing at 0.6 and 0.7 give 0.6; either alone (the other's restraint 0)
+    # gives nothing, so the pair is worth more than the sum of its parts
+    a, b, none = np.array([0.6]), np.array([0.7]), np.array([0.0])
+    both = rules.guarantee_value([a, b])[0]
+    alone = rules.guarantee_value([a, none])[0] + rules.guarantee_value([none, b])[0]
+    assert both == pytest.approx(0.6) and alone == 0.0
+    assert both > alone
+
+
+def test_restraint_after_day_hand_values():
+    restraining = np.array([0.8, 0.8, 0.8, 0.0, 0.8])
+    doubted = np.array([False, True, True, False, False])
+    broken = np.array([True, True, False, False, False])
+    out = rules.restraint_after_day(restraining, doubted, broken, 0.25, 10)
+    # broken ends it, doubted or not; doubt cuts 0.8 x 0.75 = 0.6; compliance rebuilds a tenth of
+    # the gap: 0 + 1/10, 0.8 + 0.2/10
+    np.testing.assert_allclose(out, [0.0, 0.0, 0.6, 0.1, 0.82])
+
+
+def test_restraint_after_day_rebuilds_geometrically_and_stays_in_the_unit_interval():
+    r = np.array([0.0])
+    no = np.array([False])
+    for _ in range(20):
+        r = rules.restraint_after_day(r, no, no, 0.25, 10)
+    # the gap to 1 shrinks by 0.9 a day: 1 - 0.9^20
+    assert r[0] == pytest.approx(1 - 0.9**20)
+    # recovery_days below 1 counts as one day: rebuilt whole at once
+    assert rules.restraint_after_day(np.array([0.3]), no, no, 0.25, 0.2)[0] == 1.0
+    rng = np.random.default_rng(13)
+    r = rng.uniform(0, 1, 300)
+    for _ in range(100):
+        doubted, broken = rng.random(300) < 0.3, rng.random(300) < 0.05
+        r = rules.restraint_after_day(r, doubted, broken, rng.uniform(0, 1, 300), rng.uniform(0, 30, 300))
+        assert ((r >= 0) & (r <= 1)).all()
+
+
+def test_inducement_fades_by_half_every_fade_days_ln2():
+    size, fade = 2.0, 40.0
+    assert rules.inducement(size, np.array([0]), fade)[0] == size
+    # exp(-age / fade) = 1/2 at age = fade ln 2, 1/4 at twice that
+    age = np.array([fade * math.log(2), 2 * fade * math.log(2)])
+    np.testing.assert_allclose(rules.inducement(size, age, fade), [size / 2, size / 4])
+    # before the truce (negative age) it has not begun to fade
+    assert rules.inducement(size, np.array([-10]), fade)[0] == size
+
+
+def test_under_embargo_caps_only_stopped_deliveries():
+    delivery = np.array([2.0, 2.0, 0.3, 0.3])
+    stopped = np.array([True, False, True, False])
+    # stopped: min(2, 0.5) = 0.5; not stopped: all of it; below the cap the cap does nothing
+    np.testing.assert_allclose(rules.under_embargo(delivery, 0.5, stopped), [0.5, 2.0, 0.3, 0.3])
+
+
+def test_expected_under_embargo_is_linear_in_enforcement():
+    rate, cap = np.array([2.0]), 0.5
+    # enforcement 0: the whole rate; 1: the cap; 0.25: 0.25 x 0.5 + 0.75 x 2 = 1.625
+    assert rules.expected_under_embargo(rate, cap, 0.0)[0] == 2.0
+    assert rules.expected_under_embargo(rate, cap, 1.0)[0] == 0.5
+    assert rules.expected_under_embargo(rate, cap, 0.25)[0] == pytest.approx(1.625)
+    # a rate below the cap is not touched at any enforcement
+    assert rules.expected_under_embargo(np.array([0.3]), cap, 0.7)[0] == pytest.approx(0.3)
+    # linear: equal steps of enforcement, equal steps of deliveries
+    steps = np.diff(rules.expected_under_embargo(np.full(11, 2.0), cap, np.linspace(0, 1, 11)))
+    np.testing.assert_allclose(steps, -0.15)
+
+
+def test_expected_under_embargo_is_the_mean_of_under_embargo():
+    rate = np.array([2.0, 2.0, 1.0, 0.2])
+    cap = np.array([0.5, 0.5, 0.0, 0.5])
+    enforcement = np.array([0.3, 0.9, 0.5, 0.5])
+    n = 100_000
+    stopped = np.random.default_rng(2024).random((n, 4)) < enforcement
+    mean = rules.under_embargo(rate, cap, stopped).mean(axis=0)
+    # each draw is the capped or the whole rate, so the mean's standard error is
+    # (rate - min(rate, cap)) sqrt(e (1 - e) / n), at most 1.5 x sqrt(0.21 / 1e5) = 0.0022; allow
+    # 5 of them. Enforcement read the wrong way round (1 - e) would miss by 0.6 in the first world.
+    se = (rate - np.minimum(rate, cap)) * np.sqrt(enforcement * (1 - enforcement) / n)
+    expected = rules.expected_under_embargo(rate, cap, enforcement)
+    assert (np.abs(mean - expected) <= 5 * se + 1e-12).all(), (mean, expected)
+
+
+# --- talks: formulation ------------------------------------------------------------------------
+def test_formulated_offer_moves_up_toward_the_belief_never_down():
+    offer = np.array([0.4, 0.4, 0.4, 0.4])
+    believed = np.array([0.6, 0.6, 0.6, 0.3])
+    formulation = np.array([0.5, 1.0, 0.0, 1.0])
+    # half way up: 0.5; all the way: the belief 0.6; no formulation: the offer;
+    # a belief below the offer does not lower it
+    np.testing.assert_allclose(rules.formulated_offer(offer, believed, formulation), [0.5, 0.6, 0.4, 0.4])
+    rng = np.random.default_rng(17)
+    offer, believed, formulation = rng.random(1000), rng.random(1000), rng.random(1000)
+    out = rules.formulated_offer(offer, believed, formulation)
+    assert (out >= offer).all() and (out <= np.maximum(offer, believed)).all()
+
+
+def test_demand_after_formula_moves_down_toward_the_offer_never_up():
+    demand = np.array([0.7, 0.7, 0.7, 0.7])
+    offer = np.array([0.5, 0.5, 0.5, 0.8])
+    formulation = np.array([0.5, 1.0, 0.0, 1.0])
+    # half way down: 0.6; all the way: the offer 0.5; no formulation: the demand;
+    # an offer above the demand does not raise it
+    np.testing.assert_allclose(rules.demand_after_formula(demand, offer, formulation), [0.6, 0.5, 0.7, 0.7])
+    rng = np.random.default_rng(19)
+    demand, offer, formulation = rng.random(1000), rng.random(1000), rng.random(1000)
+    out = rules.demand_after_formula(demand, offer, formulation)
+    assert (out <= demand).all() and (out >= np.minimum(demand, offer)).all()
+
+
+# --- red lines with a chance of success -----------------------------------------------------------
+def test_red_line_deterrence_sure_success_is_the_old_rule():
+    # chance 1: the rival left at 0.5 x (1 - 0.3) = 0.35, on the line: 1/2 x 0.8 x 4, as in the
+    # tests above that leave the chance out
+    out = rules.red_line_deterrence(np.array([0.5]), np.array([0.35]), np.array([0.8]), 0.3, 4.0, 0.03, chance=1.0)
+    assert out[0] == pytest.approx(0.5 * 0.8 * 4.0)
+    rival = np.linspace(0.0, 1.0, 101)
+    line = np.full_like(rival, 0.3)
+    np.testing.assert_array_equal(
+        rules.red_line_deterrence(rival, line, 1.0, 0.3, 4.0, 0.03, chance=1.0),
+        deterrence(rival, line, reach=0.3, cost=4.0, width=0.03),
+    )
+
+
+def test_red_line_deterrence_doubtful_success_deters_less():
+    # chance 0.5: the rival is expected at 0.5 x (1 - 0.3 x 0.5) = 0.425, 0.075 = 2.5 widths above
+    # the line at 0.35: logistic(-2.5) of credibility x cost
+    a = lambda x: np.array([x])  # noqa: E731
+    half = rules.red_line_deterrence(a(0.5), a(0.35), a(1.0), 0.3, 4.0, 0.03, chance=0.5)[0]
+    assert half == pytest.approx(4.0 / (1 + math.exp(2.5)))
+    chances = np.linspace(0.0, 1.0, 21)
+    out = rules.red_line_deterrence(np.full(21, 0.5), np.full(21, 0.35), 1.0, 0.3, 4.0, 0.03, chance=chances)
+    assert (np.diff(out) > 0).all()
+
+
+def test_red_line_deterrence_hopeless_offensive_leaves_the_rival_where_it_is():
+    # chance 0: the rival is expected to keep its 0.5 whatever the reach, so a line at 0.5 is
+    # met exactly: 1/2 x cost
+    a = lambda x: np.array([x])  # noqa: E731
+    for reach in (0.0, 0.3, 0.9):
+        assert rules.red_line_deterrence(a(0.5), a(0.5), a(1.0), reach, 2.0, 0.03, chance=0.0)[0] == pytest.approx(1.0)
+
+
+# --- violate_value: costs borne when seen --------------------------------------------------------
+B_VIOLATE = dict(violate_share=0.5, violate_threshold=1.0, monitoring_cost=2.0, backer_detection=0.3)
+
+
+def test_violate_value_seen_terms_are_borne_with_the_detection_chance():
+    monitoring = np.array([0.0, 0.5, 1.0])
+    zero = {k: np.zeros(3) for k in rules.TERMS}
+    # the chance of being seen: 0.3, 0.5 + 0.5 x 0.3 = 0.65, 1
+    detect = np.array([0.3, 0.65, 1.0])
+    for key in rules.SEEN_TERMS:
+        for share in (0.5, 0.2):  # the violate_share must not enter
+            b = behaviour(**{**B_VIOLATE, "violate_share": share})
+            base = rules.violate_value(zero, monitoring, b)
+            raised = rules.violate_value({**zero, key: np.ones(3)}, monitoring, b)
+            # the value is linear in the term, so one unit more is the derivative
+            np.testing.assert_allclose(raised - base, -detect, rtol=1e-12, err_msg=key)
+            # with only the fixed costs: -1 - 2 x monitoring
+            np.testing.assert_allclose(base, -1.0 - 2.0 * monitoring, rtol=1e-12)
+
+
+def test_violate_value_seen_terms_cost_nothing_where_nothing_is_seen():
+    b = behaviour(**{**B_VIOLATE, "backer_detection": 0.0})
+    zero = {k: np.zeros(1) for k in rules.TERMS}
+    base = rules.violate_value(zero, np.array([0.0]), b)[0]
+    for key in rules.SEEN_TERMS:
+        assert rules.violate_value({**zero, key: np.array([5.0])}, np.array([0.0]), b)[0] == base, key
+    # while an unseen restraint still costs its share: 0.5 x 5
+    assert rules.violate_value({**zero, "signature": np.array([5.0])}, np.array([0.0]), b)[0] == pytest.approx(
+        base - 2.5
+    )

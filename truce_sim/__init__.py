@@ -4,6 +4,7 @@ The public API, for scripts and notebooks::
 
     import truce_sim
     scenario = truce_sim.load_scenario("libya_2020_january", {"backers.russia.pressure": 0})
+    doubled = scenario.with_scales({"backers.turkey.support": 2})   # in the file and in its events
     result = truce_sim.run_ensemble(scenario, replicates=2000, seed=7)
     result.summary["median_survival_days"], result.replicates, result.timeseries
     model = truce_sim.TruceModel()          # one world of the founding case, stepped by hand

@@ -90,6 +90,9 @@ def _scheduler_address(text: str) -> str:
     return text
 
 
+SCALE_HELP = "multiply a field and every value events set or add to it, e.g. backers.turkey.support=2 (repeatable)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="run.py", description="truce-sim: truce survival under foreign backers' leverage.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -111,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH=VALUE",
         help="override a field by dotted path, e.g. backers.russia.pressure=0 (repeatable)",
     )
+    run.add_argument("--scale", dest="scales", action="append", default=[], metavar="PATH=FACTOR", help=SCALE_HELP)
     run.add_argument(
         "--workers",
         "-j",
@@ -135,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a scenario and print it resolved")
     check.add_argument("scenario")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    check.add_argument("--scale", dest="scales", action="append", default=[], metavar="PATH=FACTOR", help=SCALE_HELP)
     sub.add_parser("list", help="list the built-in scenarios")
     sweep = sub.add_parser("sweep", help="run a parameter sweep (a sweep file, or a scenario with --vary)")
     sweep.add_argument("file", help="sweep file (YAML with base:), or a scenario file with --vary")
@@ -313,8 +318,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def load_what_if(args):
+    """The scenario with the command's --set and --scale, and a warning on stderr for each
+    override that an event undoes."""
+    scenario = load_scenario(args.scenario, args.overrides, args.scales)
+    for caveat in scenario.caveats():
+        print(f"warning: {one_line(caveat)}", file=sys.stderr)
+    return scenario
+
+
 def cmd_check(args) -> int:
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario = load_what_if(args)
     print(f"# {args.scenario}: valid")
     print(scenario.to_yaml(), end="")
     return 0
@@ -339,7 +353,7 @@ def cmd_run(args) -> int:
     from truce_sim.runs.ensemble import MAX_BATCH, run_ensemble
     from truce_sim.runs.resources import check_run_fits
 
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario = load_what_if(args)
     out_dir = Path(args.out) if args.out else default_run_dir(scenario)
     replicates = args.replicates or scenario.replicates
     steps = args.steps or scenario.horizon_days

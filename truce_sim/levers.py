@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from truce_sim.core.scenario import Distribution, Scenario
+from truce_sim.core.scenario import SCALE_PREFIX, Distribution, Scenario
 
 
 @dataclass(frozen=True)
 class Lever:
-    key: str  # the keyword the model takes (a dotted path, or "withdraw_pressure_day")
+    key: str  # a dotted path, scale.PATH for a factor of the field, or "withdraw_pressure_day"
     label: str
     lo: float
     hi: float
@@ -26,43 +26,62 @@ WITHDRAW = "withdraw_pressure_day"
 
 
 def levers_of(scenario: Scenario) -> list[Lever]:
-    """The main levers of a scenario: each faction's strength, each backer's support and pressure,
-    monitoring, and a day on which every backer's pressure is withdrawn (0: never)."""
+    """The main levers of a scenario: each faction's strength, each backer's support (as a factor
+    of the scenario's: events often set support day by day, and the factor multiplies those
+    values too), pressure and conditions, monitoring, and a day on which every backer's pressure
+    and conditions are withdrawn (0: never)."""
     out = []
     for name, f in scenario.factions.items():
         s = _centre(f["strength"])
         out.append(Lever(f"factions.{name}.strength", f"{name} strength", 0.0, round(max(3 * s, 1.0), 2), 0.01, s))
     for name, b in scenario.backers.items():
-        support = _centre(b["support"])
+        out.append(Lever(f"{SCALE_PREFIX}backers.{name}.support", f"{name} support (x base)", 0.0, 4.0, 0.05, 1.0))
+        out.append(Lever(f"backers.{name}.pressure", f"{name} pressure", 0.0, 1.0, 0.05, _centre(b["pressure"])))
         out.append(
             Lever(
-                f"backers.{name}.support",
-                f"{name} support (per day)",
+                f"backers.{name}.conditionality",
+                f"{name} conditions (share of support at stake)",
                 0.0,
-                round(max(4 * support, 0.01), 4),
-                0.0005,
-                support,
+                1.0,
+                0.05,
+                _centre(b["conditionality"]),
             )
         )
-        out.append(Lever(f"backers.{name}.pressure", f"{name} pressure", 0.0, 1.0, 0.05, _centre(b["pressure"])))
     out.append(
         Lever("mediator.monitoring", "mediator monitoring", 0.0, 1.0, 0.05, _centre(scenario.mediator["monitoring"]))
     )
-    out.append(Lever(WITHDRAW, "day backers withdraw all pressure (0: never)", 0, scenario.horizon_days, 1, 0, True))
+    out.append(
+        Lever(
+            WITHDRAW,
+            "day backers withdraw all pressure and conditions (0: never)",
+            0,
+            scenario.horizon_days,
+            1,
+            0,
+            True,
+        )
+    )
     return out
 
 
 def lever_scenario(base: Scenario, values: dict[str, float]) -> Scenario:
     """The base scenario with the levers' values; a withdrawal day adds an event."""
-    overrides = {k: float(v) for k, v in values.items() if k != WITHDRAW}
+    overrides = {k: float(v) for k, v in values.items() if k != WITHDRAW and not k.startswith(SCALE_PREFIX)}
+    # a factor of 1 changes nothing: leaving it out spares a validation on every move of a slider
+    scales = {k[len(SCALE_PREFIX) :]: float(v) for k, v in values.items() if k.startswith(SCALE_PREFIX) and v != 1}
     scenario = base.with_overrides(overrides) if overrides else base
+    scenario = scenario.with_scales(scales) if scales else scenario
     day = int(values.get(WITHDRAW, 0) or 0)
     if day > 0 and scenario.backers:
         raw = scenario.to_yaml_dict()
         raw["events"] = list(raw["events"]) + [
-            {"day": day, "scale": {"backers.*.pressure": 0.0}, "label": "backers withdraw all pressure"}
+            {
+                "day": day,
+                "scale": {"backers.*.pressure": 0.0, "backers.*.conditionality": 0.0},
+                "label": "backers withdraw all pressure and conditions",
+            }
         ]
-        scenario = Scenario.from_dict(raw, source=base.source)
+        scenario = Scenario.from_dict(raw, source=base.source, overrides=scenario.overrides, scales=scenario.scales)
     return scenario
 
 

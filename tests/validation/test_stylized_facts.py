@@ -14,15 +14,13 @@ from truce_sim.validity.facts import FACTS
 pytestmark = pytest.mark.slow  # 4,000 worlds per ensemble, several ensembles per fact
 
 
-# Facts the second edition's factions do not show as stated; the claims stay in the validation
-# report, marked FAIL, and these tests fail (strict) the day they hold again, so that they are
-# restored. A rising side now gains by waiting, and backer leverage enters the value of an
-# offensive only as dependence x credibility x pressure x preference, small beside the costs and
-# motives of deliberate offensives.
+# Facts the second edition does not show as stated; the claims stay in the validation report,
+# marked FAIL, and these tests fail (strict) the day they hold again, so that they are restored.
+# A rising side now gains by waiting, so a first small rise in one side's support does not lower
+# survival.
 NOT_SHOWN = {
     "mismatch": "a first small rise in one side's support leaves survival flat (its value of waiting offsets "
     "its larger gains); survival falls only from there on",
-    "joint_pressure": "joint pressure moves survival at 90 days by about 2 points a step, inside the intervals",
 }
 
 

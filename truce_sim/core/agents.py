@@ -13,6 +13,7 @@ import numpy as np
 from mesa import Agent
 
 from truce_sim.core import rules
+from truce_sim.core.streams import FACTS_DAY
 
 
 class Faction(Agent):
@@ -48,7 +49,9 @@ class Faction(Agent):
         self.readiness = np.zeros(shape)  # mobilisation for a major offensive, 0..1
         self.own_supply = np.zeros(shape)
         self.supply = np.zeros(shape)  # delivered by backers today
-        self.dependence: dict[str, np.ndarray] = {}
+        self.dependence: dict[str, np.ndarray] = {}  # on each backer that arms or presses it
+        self.guarantee = np.zeros(shape)  # worth of the joint guarantees over its backers
+        self.sanctioned = np.zeros(shape)  # share of its own supply cut by pressing backers
         self.rival_memory = np.zeros(shape)  # remembered rival violations (tit-for-tat)
         self.signed = np.zeros(shape, dtype=bool)
         self.signed_ever = np.zeros(shape, dtype=bool)
@@ -60,6 +63,7 @@ class Faction(Agent):
         self.violations = np.zeros(shape, dtype=np.int64)
         self.first_offensive_day = np.zeros(shape, dtype=np.int64)  # 0: none yet
         self.backers: list[Backer] = []
+        self.resolve_doubt: dict[str, np.ndarray] = {}  # its error about each backer's resolve at a red line
 
     @property
     def trend(self) -> np.ndarray:
@@ -71,16 +75,31 @@ class Faction(Agent):
         return rules.belief_bias(self.prior_bias, self.belief_precision, self.evidence)
 
     def pull(self) -> np.ndarray:
-        """Summed leverage of this faction's backers: + toward holding, - toward fighting."""
+        """Summed persuasion of this faction's backers and of those that press it: + toward
+        holding, - toward fighting."""
         total = np.zeros_like(self.strength)
-        for backer in self.backers:
-            total += rules.leverage(
-                self.dependence.get(backer.name, 0.0), backer.credibility, backer.pressure, backer.truce_preference
-            )
+        for backer in self.model.backers:
+            dependence = self.dependence.get(backer.name)
+            if dependence is not None:
+                pressure = backer.pressure * backer.restraining if backer.guarantor else backer.pressure
+                total += rules.leverage(dependence, pressure, backer.truce_preference)
         return total
 
-    def deterrence(self) -> np.ndarray:
-        """Expected cost of red lines that an offensive by this faction would cross."""
+    def conditions(self) -> np.ndarray:
+        """Expected loss of conditioned support (or of what a pressing backer controls) were it
+        to defect from what each backer wants."""
+        total = np.zeros_like(self.strength)
+        for backer in self.model.backers:
+            dependence = self.dependence.get(backer.name)
+            if dependence is not None and backer.conditionality.any():
+                total += rules.conditional_threat(
+                    dependence, backer.conditionality * backer.restraining, backer.credibility, backer.truce_preference
+                )
+        return total * self.model.compliance_credit
+
+    def deterrence(self, chance) -> np.ndarray:
+        """Expected cost of red lines that an offensive by this faction, succeeding with
+        ``chance`` as it believes, would cross."""
         b = self.model.behaviour
         total = np.zeros_like(self.strength)
         for backer in self.model.backers:
@@ -91,10 +110,11 @@ class Faction(Agent):
                     total += rules.red_line_deterrence(
                         client.control,
                         backer.red_line,
-                        backer.credibility,
+                        np.clip(backer.red_line_chance() + self.resolve_doubt[backer.name], 0.0, 1.0),
                         b["offensive_reach"],
                         b["red_line_cost"],
                         b["red_line_width"],
+                        chance,
                     )
         return total
 
@@ -120,9 +140,12 @@ class Faction(Agent):
         )
         in_truce = m.in_truce if in_truce is None else in_truce
         terms["leverage"] = b["leverage_weight"] * self.pull()
-        terms["red_line"] = self.deterrence()
-        terms["trust"] = b["consolidation_value"] * rules.trust(m.truce_age, b["consolidation_days"]) * in_truce
+        terms["conditions"] = b["conditions_weight"] * self.conditions()
+        terms["guarantee"] = b["guarantee_weight"] * self.guarantee
+        terms["red_line"] = self.deterrence(chance)
+        terms["trust"] = b["consolidation_value"] * m.trust_level * in_truce
         terms["benefits"] = self.holding_benefit * in_truce
+        terms["inducement"] = m.inducement_level * in_truce * self.signed
         terms["signature"] = b["signed_cost"] * self.signed
         return terms
 
@@ -150,7 +173,9 @@ class Faction(Agent):
 
 class Backer(Agent):
     """A foreign state: supports its clients, escalates when they lose, presses them toward its
-    preference (pressure decays), and guards an optional red line."""
+    preference (pressure decays), conditions its support on their conduct, can guarantee a truce
+    with rival patrons, fight beside its clients, guard a red line, and withdraw when its public
+    has borne enough."""
 
     def __init__(self, model, name: str, clients: list[tuple[Faction, float]], facts: dict[str, np.ndarray]):
         super().__init__(model)
@@ -167,11 +192,36 @@ class Backer(Agent):
         self.pressure = facts["pressure"].copy()
         self.pressure_decay = facts["pressure_decay"].copy()
         self.credibility = facts["credibility"].copy()
+        self.conditionality = facts["conditionality"].copy()
+        self.forces = facts["forces"].copy()
+        limit = facts.get("domestic_limit")
+        self.domestic_limit = None if limit is None else limit.copy()
         self.red_line = None if facts.get("red_line") is None else facts["red_line"].copy()
-        self.intervened = np.zeros(self.support.shape, dtype=bool)
+        chance = facts.get("red_line_credibility")
+        self.red_line_credibility = None if chance is None else chance.copy()
+        shape = self.support.shape
+        self.pressed: dict[Faction, float] = {}  # factions it presses without arming them
+        self.guarantor = False  # set when it guarantees a truce with others
+        self.restraining = np.ones(shape)  # how far it restrains its clients: a guarantor matches the others
+        self.guarantee_broken = np.zeros(shape, dtype=bool)  # another guarantor's client has attacked
+        self.withheld: dict[str, np.ndarray] = {}  # share of support withheld, by client or pressed faction
+        self.cost = np.zeros(shape)  # borne by its public, against its domestic limit
+        # where between half and one and a half times its domestic limit its public breaks
+        self.breaking_share = 0.5 + model.streams.uniform(FACTS_DAY, f"{name}/breaking_point")
+        self.withdrawn = np.zeros(shape, dtype=bool)
+        self.intervened = np.zeros(shape, dtype=bool)
         self.delivery: list[np.ndarray] = [self.support * w for w in self.weights]  # before day 1: today's support
+        turnover = model.behaviour["strength_turnover"]
+        provided = facts.get("provided")
+        stock = self.support / np.maximum(turnover, 1e-3) if provided is None else provided
+        self.provided: list[np.ndarray] = [stock * w for w in self.weights]
         for client in self.clients:
             client.backers.append(self)
+            self.withheld[client.name] = np.zeros(shape)
+
+    def red_line_chance(self) -> np.ndarray:
+        """Chance that it intervenes at its red line: its own credibility unless stated apart."""
+        return self.credibility if self.red_line_credibility is None else self.red_line_credibility
 
     def projected_delivery(self) -> list[np.ndarray]:
         """What each client counts on from this backer: today's support, or more where it has
@@ -179,24 +229,95 @@ class Backer(Agent):
         rate = self.support if self.announced_support is None else np.maximum(self.support, self.announced_support)
         return [rate * w for w in self.weights]
 
-    def act(self) -> None:
-        """Escalate, deliver support, intervene at the red line; then pressure decays."""
+    def restraint(self) -> np.ndarray:
+        """How hard it holds its clients back today: its persuasion and conditioned support,
+        weighted by their dependence on it (what a co-guarantor matches)."""
         b = self.model.behaviour
-        losing = sum(
-            w * rules.losing(c.initial_control - c.control, c.trend, b["escalation_sensitivity"])
-            for c, w in zip(self.clients, self.weights, strict=False)
-        )
-        self.support = rules.escalate(self.support, self.max_support, self.escalation, losing)
-        surge = np.zeros_like(self.support)
+        total = np.zeros_like(self.support)
+        conditioned = self.conditionality.any()
+        for client, w in zip(self.clients, self.weights, strict=False):
+            dependence = client.dependence.get(self.name, 0.0)
+            total += w * b["leverage_weight"] * rules.leverage(dependence, self.pressure, self.truce_preference)
+            if conditioned:
+                total += (
+                    w
+                    * b["conditions_weight"]
+                    * rules.conditional_threat(dependence, self.conditionality, self.credibility, self.truce_preference)
+                    * self.model.compliance_credit
+                )
+        return total * self.restraining
+
+    def enforce(self, seen: dict[str, np.ndarray]) -> None:
+        """Carry out threats against clients and pressed factions seen defecting yesterday (or,
+        for a war-seeking backer, seen holding), each with the chance its credibility gives."""
+        m, b = self.model, self.model.behaviour
+        if not (self.conditionality > 0).any():
+            return
+        wants_truce = self.truce_preference > 0
+        for target in self.clients + list(self.pressed):
+            defected = np.where(wants_truce, seen[target.name], m.in_truce & ~seen[target.name])
+            carried = m.streams.uniform(m.steps, f"{self.name}/enforce/{target.name}") < self.credibility
+            punished = defected & carried & (self.truce_preference != 0) & (self.restraining > 0)
+            self.withheld[target.name] = rules.withheld_after_day(
+                self.withheld[target.name], punished, self.conditionality, b["punishment_days"]
+            )
+
+    def act(self) -> None:
+        """Escalate, deliver support (less what it withholds, held to an enforced embargo),
+        intervene at the red line; bear the cost; then pressure decays."""
+        m, b = self.model, self.model.behaviour
+        if self.withdrawn.any():  # a backer that has withdrawn stays out, whatever events say
+            self.withdraw(self.withdrawn, again=True)
+        if self.escalation.any():
+            losing = sum(
+                w * rules.losing(c.initial_control - c.control, c.trend, b["escalation_sensitivity"])
+                for c, w in zip(self.clients, self.weights, strict=False)
+            )
+            self.support = rules.escalate(self.support, self.max_support, self.escalation, losing)
+        surge = None
         if self.red_line is not None:
             below = np.zeros(self.support.shape, dtype=bool)
             for client in self.clients:
                 below |= client.control < self.red_line
-            surge = (below & ~self.intervened) * b["red_line_surge"] * self.credibility
+            surge = (below & ~self.intervened) * b["red_line_surge"] * self.red_line_chance()
             self.support = np.where(below, np.maximum(self.support, self.max_support), self.support)
             self.intervened |= below
-        self.delivery = [self.support * w + surge for w in self.weights]
-        self.pressure = rules.decay_pressure(self.pressure, self.pressure_decay)
+        mediator = m.mediator
+        withheld = [self.withheld[c.name] for c in self.clients]
+        if self.conditionality.any() or any(w.any() for w in withheld):
+            delivery = [self.support * w * (1.0 - h) for w, h in zip(self.weights, withheld, strict=True)]
+        else:
+            delivery = [self.support * w for w in self.weights]
+        if mediator.embargo_enforcement.any():
+            stopped = m.streams.uniform(m.steps, f"{self.name}/embargo") < mediator.embargo_enforcement
+            delivery = [rules.under_embargo(d, mediator.embargo_cap, stopped) for d in delivery]
+        self.delivery = delivery if surge is None else [d + surge for d in delivery]
+        turnover = b["strength_turnover"]
+        self.provided = [
+            rules.provided_after_day(p, d, turnover) for p, d in zip(self.provided, self.delivery, strict=True)
+        ]
+        if self.pressure_decay.any():
+            self.pressure = rules.decay_pressure(self.pressure, self.pressure_decay)
+        if self.domestic_limit is not None:  # its public counts the cost while a limit is in force
+            self.cost = self.cost + sum(self.delivery) + self.forces * b["force_upkeep"]
+            self.withdraw(self.cost > self.domestic_limit * self.breaking_share)
+
+    def withdraw(self, where: np.ndarray, again: bool = False) -> None:
+        """Its public has borne enough: support, forces, pressure and conditions end for good."""
+        where = where if again else where & ~self.withdrawn
+        if not where.any():
+            return
+        keep = ~where
+        self.support = self.support * keep
+        self.max_support = self.max_support * keep
+        self.forces = self.forces * keep
+        self.pressure = self.pressure * keep
+        self.conditionality = self.conditionality * keep
+        if self.announced_support is not None:
+            self.announced_support = self.announced_support * keep
+        if self.red_line is not None:
+            self.red_line = np.where(where, np.nan, self.red_line)
+        self.withdrawn |= where
 
 
 class Mediator(Agent):
@@ -208,6 +329,12 @@ class Mediator(Agent):
         self.name = "mediator"
         self.monitoring = facts["monitoring"].copy()
         self.settlement = facts["settlement"].copy()
+        self.facilitation = facts["facilitation"].copy()
+        self.formulation = facts["formulation"].copy()
+        self.inducements = facts["inducements"].copy()
+        self.inducement_days = facts["inducement_days"].copy()
+        self.embargo_cap = facts["embargo_cap"].copy()
+        self.embargo_enforcement = facts["embargo_enforcement"].copy()
         self.talk_days = set(talk_days)
         self.term_days = int(term_days)
 
@@ -230,8 +357,11 @@ class Mediator(Agent):
             binds = m.streams.uniform(m.steps, f"{backer.name}/signs_for") < backer.signs_for_clients
             for client in backer.clients:
                 bound[client.name] |= binds
+        formulating = (self.formulation > 0).any()
         for faction in m.factions:
             offer = rules.proposal(faction.control, faction.power, b["proposal_power_weight"])
+            if formulating:
+                offer = rules.formulated_offer(offer, faction.power + faction.bias, self.formulation)
             p_sign = rules.sign_probability(offer, faction.demand, faction.pull(), b)
             if (self.settlement < 1.0).any():  # a cessation is on offer: weigh holding against fighting
                 cease = rules.cessation_probability(faction.intent(), b["decision_noise"])
@@ -242,5 +372,9 @@ class Mediator(Agent):
             faction.walked_out = np.where(worlds, ~signs & (faction.signatory > 0.5), faction.walked_out)
             faction.signed = np.where(worlds, signs, faction.signed)
             faction.signed_ever |= signs & worlds
+            if formulating:
+                faction.demand = np.where(
+                    signs & worlds, rules.demand_after_formula(faction.demand, offer, self.formulation), faction.demand
+                )
             all_signed &= signs | (faction.signatory <= 0.5)
         return all_signed & worlds

@@ -105,6 +105,7 @@ class TruceModel(mesa.Model):
         # talks on day 1 weigh the balance ahead and their backers' leverage, as on later days
         self._deliver_support()
         self._project_balance()
+        self._weigh_the_truce()
         self.deciding_in_truce = self.in_truce.copy()  # the state in which today's choices were made
         self._decision_rows: dict[str, np.ndarray] = {}
         self.keep_history = keep_history
@@ -156,13 +157,7 @@ class TruceModel(mesa.Model):
         for f in self.factions:
             for ally in f.allies:
                 self.enemies[index[f.name], index[ally]] = self.enemies[index[ally], index[f.name]] = 0
-        self.backers: list[Backer] = []
-        for name, spec in s.backers.items():
-            own = {key: facts.get(f"backers.{name}.{key}") for key in spec if key != "clients"}
-            own.setdefault("signs_for_clients", np.zeros(n))
-            own["max_support"] = np.maximum(own["max_support"], own["support"])
-            clients = [(by_name[c], w) for c, w in spec["clients"].items()]
-            self.backers.append(Backer(self, name, clients, own))
+        self._build_backers(facts, by_name)
         talks = set(s.mediator["talks"]) | {e.day for e in s.events if e.talks}
         mediator = {key: facts.get(f"mediator.{key}", np.full(n, default)) for key, default in MEDIATOR_NUMBERS.items()}
         self.mediator = Mediator(self, mediator, talks, (s.mediator or {}).get("term_days", 0))
@@ -174,9 +169,46 @@ class TruceModel(mesa.Model):
             f.prior_bias = f.prior_bias + self.behaviour["belief_spread"] * self.streams.normal(
                 FACTS_DAY, f"{f.name}/belief"
             )
+        # and about each backer's resolve to intervene at a red line (Fearon): private too
+        for f in self.factions:
+            for backer in self.backers:
+                f.resolve_doubt[backer.name] = self.behaviour["resolve_spread"] * self.streams.normal(
+                    FACTS_DAY, f"{f.name}/resolve/{backer.name}"
+                )
         turnover = self.behaviour["strength_turnover"]
         for f in self.factions:
             f.own_supply = turnover * f.strength
+
+    def _build_backers(self, facts: dict[str, np.ndarray], by_name: dict[str, Faction]) -> None:
+        s = self.scenario
+        n = len(self.replicate_ids)
+        self.backers: list[Backer] = []
+        for name, spec in s.backers.items():
+            own: dict[str, Any] = {key: facts.get(f"backers.{name}.{key}") for key in spec if key != "clients"}
+            for key in ("signs_for_clients", "conditionality", "forces"):  # scenarios built before these
+                if own.get(key) is None:
+                    own[key] = np.zeros(n)
+            own["max_support"] = np.maximum(own["max_support"], own["support"])
+            clients = [(by_name[c], w) for c, w in spec["clients"].items()]
+            backer = Backer(self, name, clients, own)
+            for target, share in spec.get("presses", {}).items():
+                backer.pressed[by_name[target]] = float(share)
+                backer.withheld[target] = np.zeros(n)
+            self.backers.append(backer)
+        # co-guarantees: groups of backers each of which restrains its clients as far as the others do
+        by_backer = {b.name: b for b in self.backers}
+        self.guarantees: list[list[Backer]] = []
+        for name, spec in s.backers.items():
+            group = sorted({name, *spec.get("guarantees_with", ())})
+            if len(group) > 1 and [b.name for g in self.guarantees for b in g].count(name) == 0:
+                self.guarantees.append([by_backer[g] for g in group])
+        for group in self.guarantees:
+            for backer in group:
+                backer.guarantor = True
+        self.pressing = any(b.pressed for b in self.backers)  # a backer presses a faction it does not arm
+        self.has_forces = any((b.forces > 0).any() for b in self.backers) or any(
+            path.endswith(".forces") for e in s.events for op in (e.set, e.scale, e.add) for path in op
+        )
 
     def _prepare_events(self) -> None:
         self.events: dict[int, list[tuple[str, object, str, np.ndarray, tuple]]] = {}
@@ -198,7 +230,9 @@ class TruceModel(mesa.Model):
         day = self.steps
         for op, agent, attr, values, bounds in self.events.get(day, ()):
             self._apply_event(op, agent, attr, values, bounds)
+        formed = None
         if day in self.mediator.talk_days:
+            self._weigh_the_truce()
             all_signed = self.mediator.convene()
             formed = all_signed & ~self.in_truce
             self.in_truce |= formed
@@ -206,18 +240,29 @@ class TruceModel(mesa.Model):
             self.window[:, :, formed] = 0
             self.initiator[formed] = -1
             self.truces_formed += formed
+            for group in self.guarantees:  # a new truce renews its guarantees
+                for backer in group:
+                    backer.restraining = np.where(formed, 1.0, backer.restraining)
+                    backer.guarantee_broken &= ~formed
         term = self.mediator.term_days
         expired = np.zeros(self.in_truce.shape, dtype=bool)
         if term > 0:
             due = self.in_truce & (self.truce_age > 0) & (self.truce_age % term == 0)
             if due.any():  # extension talks; a truce not extended by every signatory lapses
+                self._weigh_the_truce()
                 expired = due & ~self.mediator.convene(due, renewal=True)
         act = "shuffle_do" if self.shuffle_agents else "do"
         if self.backers:
+            if self.guarantees or any(backer.conditionality.any() for backer in self.backers):
+                seen = self._seen_defecting(day)
+                self._keep_guarantees(seen, formed)
+                for backer in self.backers:
+                    backer.enforce(seen)
             getattr(self.agents_by_type[Backer], act)("act")
         self._deliver_support()
         self._project_balance()
         self.deciding_in_truce = self.in_truce.copy()
+        self._weigh_the_truce()
         getattr(self.agents_by_type[Faction], act)("choose")
         fighting = self._resolve_day(day)
         self._update_truce(day, fighting, expired)
@@ -232,16 +277,85 @@ class TruceModel(mesa.Model):
         new = values if op == "set" else current * values if op == "scale" else current + values
         setattr(agent, attr, np.clip(new, *bounds))
 
+    def _weigh_the_truce(self) -> None:
+        """Today's trust in the truce and the mediator's inducements, as old as the truce is: the
+        same for every faction."""
+        b, mediator = self.behaviour, self.mediator
+        self.trust_level = rules.trust(self.truce_age, b["consolidation_days"])
+        if mediator.inducements.any():
+            self.inducement_level = rules.inducement(mediator.inducements, self.truce_age, mediator.inducement_days)
+        else:
+            self.inducement_level = np.zeros(self.in_truce.shape)
+
+    def _seen_defecting(self, day: int) -> dict[str, np.ndarray]:
+        """What backers see of each faction's conduct yesterday: one public record per faction
+        and day (an offensive; an authorised violation, detected; or units' violations blamed
+        on a holding leadership)."""
+        monitoring = self.mediator.monitoring
+        return {
+            f.name: rules.seen_defecting(
+                f.choice == rules.OFFENSIVE,
+                f.choice == rules.VIOLATE,
+                f.violations > 0,
+                monitoring,
+                self.streams.uniform(day, f"{f.name}/seen"),
+                self.behaviour,
+            )
+            for f in self.factions
+        }
+
+    def _keep_guarantees(self, seen: dict[str, np.ndarray], formed: np.ndarray | None = None) -> None:
+        """Each guarantor restrains its clients as far as it sees the others restrain theirs: an
+        offensive by another guarantor's client ends its restraint (until a new truce forms); a
+        violation it sees cuts its restraint by ``guarantee_doubt``, which compliance rebuilds
+        over ``punishment_days``. Conduct before a truce formed today does not count against
+        its guarantee."""
+        b = self.behaviour
+        for group in self.guarantees:
+            for backer in group:
+                attacked = np.zeros(self.in_truce.shape, dtype=bool)
+                doubted = np.zeros(self.in_truce.shape, dtype=bool)
+                for other in group:
+                    if other is backer:
+                        continue
+                    for client in other.clients:
+                        attacked |= client.choice == rules.OFFENSIVE
+                        doubted |= seen[client.name]
+                if formed is not None:
+                    attacked &= ~formed
+                    doubted &= ~formed
+                backer.guarantee_broken |= attacked
+                backer.restraining = rules.restraint_after_day(
+                    backer.restraining, doubted, backer.guarantee_broken, b["guarantee_doubt"], b["punishment_days"]
+                )
+
     def _deliver_support(self) -> None:
+        b = self.behaviour
+        self.compliance_credit = rules.compliance_credit(
+            self.mediator.monitoring, b["false_blame"], b["punishment_days"]
+        )
         for f in self.factions:
             f.supply = np.zeros_like(f.strength)
+            if self.guarantees:
+                f.guarantee = np.zeros_like(f.strength)
+            if self.pressing:
+                f.sanctioned = np.zeros_like(f.strength)
         for b in self.backers:  # summed in scenario order, so the sum is the same in every run
             for client, delivered in zip(b.clients, b.delivery, strict=False):
                 client.supply = client.supply + delivered
         for f in self.factions:
             for b in f.backers:
-                delivered = cast(np.ndarray, sum(d for c, d in zip(b.clients, b.delivery, strict=False) if c is f))
-                f.dependence[b.name] = rules.dependence(delivered, f.own_supply, f.supply)
+                provided = cast(np.ndarray, sum(p for c, p in zip(b.clients, b.provided, strict=False) if c is f))
+                f.dependence[b.name] = rules.stock_dependence(provided, f.strength)
+        for b in self.backers:
+            for target, share in b.pressed.items():
+                target.dependence[b.name] = np.full(target.strength.shape, share)
+                target.sanctioned = target.sanctioned + share * b.withheld[target.name]
+        for group in self.guarantees:
+            worth = rules.guarantee_value([backer.restraint() for backer in group])
+            for backer in group:
+                for client in backer.clients:
+                    client.guarantee = client.guarantee + worth
 
     def are_enemies(self, a: Faction, b: Faction) -> bool:
         """Whether ``a`` and ``b`` fight each other (alliances hold both ways)."""
@@ -252,9 +366,13 @@ class TruceModel(mesa.Model):
         backers deliver or have announced (the same projection for every faction: deliveries
         are public)."""
         b = self.behaviour
-        ahead = {f.name: f.own_supply.copy() for f in self.factions}
+        ahead = {f.name: f.own_supply * (1.0 - f.sanctioned) if self.pressing else f.own_supply for f in self.factions}
+        mediator = self.mediator
+        embargo = (mediator.embargo_enforcement > 0).any()
         for backer in self.backers:
             for client, rate in zip(backer.clients, backer.projected_delivery(), strict=False):
+                if embargo:
+                    rate = rules.expected_under_embargo(rate, mediator.embargo_cap, mediator.embargo_enforcement)
                 ahead[client.name] = ahead[client.name] + rate
         strength = np.stack(
             [
@@ -262,7 +380,7 @@ class TruceModel(mesa.Model):
                 for f in self.factions
             ]
         )
-        power = rules.coalition_power(strength, self.enemies, b["contest_exponent"])
+        power = rules.coalition_power(self._with_forces(strength), self.enemies, b["contest_exponent"])
         for i, f in enumerate(self.factions):
             f.power_ahead = power[i]
 
@@ -270,7 +388,7 @@ class TruceModel(mesa.Model):
         """Violations, grievance, combat and the new balance. Returns where there was combat."""
         b, factions = self.behaviour, self.factions
         monitoring = self.mediator.monitoring
-        trust = rules.trust(self.truce_age, b["consolidation_days"]) * self.in_truce
+        trust = self.trust_level * self.in_truce
         attacking = [f.choice == rules.OFFENSIVE for f in factions]
         fighting = np.any(attacking, axis=0)
         # a faction is in combat when it attacks or an enemy does; bystanders of a war between
@@ -299,8 +417,9 @@ class TruceModel(mesa.Model):
         for f, drawn in zip(factions, counts, strict=True):
             f.violations = drawn
         by_enemies = rules.sum_over(self.enemies, counts)
+        shared = monitoring * b["monitoring_evidence"] + self.mediator.facilitation * b["facilitation_evidence"]
         for i, f in enumerate(factions):
-            f.evidence = f.evidence + in_combat[i] + monitoring * b["monitoring_evidence"]
+            f.evidence = f.evidence + in_combat[i] + shared
             perceived = rules.perceived_violations(by_enemies[i], monitoring, b["misattribution"])
             f.rival_memory = f.rival_memory * (1.0 - 1.0 / np.maximum(b["violation_memory_days"], 1.0)) + perceived
             f.grievance = rules.update_grievance(f.grievance, perceived, in_combat[i], f.walked_out, trust, b)
@@ -308,13 +427,19 @@ class TruceModel(mesa.Model):
         strength = np.stack([f.strength for f in factions])
         control = np.stack([f.control for f in factions])
         power = np.stack([f.power for f in factions])
-        losses = rules.lanchester_losses(strength, in_combat, b["attrition"], self.enemies)
+        fielded = self._with_forces(strength)
+        losses = rules.lanchester_losses(fielded, in_combat, b["attrition"], self.enemies)
+        if self.has_forces:  # a backer's forces take their share of their side's losses
+            losses = self._share_losses(strength, fielded, losses)
         if fighting.any():  # only where there was combat: a world must not depend on its batch
-            moved = rules.control_after_combat(control, self._captures(day, strength, control, power, attacking))
+            moved = rules.control_after_combat(control, self._captures(day, fielded, control, power, attacking))
             control = np.where(fighting, moved, control)
         for i, f in enumerate(factions):
             f.strength = rules.strength_after_day(
-                f.strength, f.own_supply + f.supply, losses[i], b["strength_turnover"]
+                f.strength,
+                (f.own_supply * (1.0 - f.sanctioned) if self.pressing else f.own_supply) + f.supply,
+                losses[i],
+                b["strength_turnover"],
             )
             f.control = control[i]
         self._update_balance()
@@ -340,10 +465,35 @@ class TruceModel(mesa.Model):
                     transfers[i, j] = rules.captured(control[j], succeeded & (target == j), b["combat_speed"])
         return transfers
 
+    def _with_forces(self, strength: np.ndarray) -> np.ndarray:
+        """Each side's strength in the field: its own and its backers' forces beside it."""
+        if not self.has_forces:
+            return strength
+        fielded = strength.copy()
+        index = {f.name: i for i, f in enumerate(self.factions)}
+        for backer in self.backers:
+            for client, w in zip(backer.clients, backer.weights, strict=False):
+                fielded[index[client.name]] += backer.forces * w
+        return fielded
+
+    def _share_losses(self, strength: np.ndarray, fielded: np.ndarray, losses: np.ndarray) -> np.ndarray:
+        """Split each side's losses between the faction and its backers' forces, in proportion to
+        what each fields; a backer's losses count against its domestic limit."""
+        share = np.divide(losses, fielded, out=np.zeros_like(losses), where=fielded > 0)
+        index = {f.name: i for i, f in enumerate(self.factions)}
+        for backer in self.backers:
+            lost = np.zeros_like(backer.forces)
+            for client, w in zip(backer.clients, backer.weights, strict=False):
+                lost += backer.forces * w * share[index[client.name]]
+            backer.forces = np.maximum(backer.forces - lost, 0.0)
+            if backer.domestic_limit is not None:
+                backer.cost = backer.cost + lost * self.behaviour["casualty_cost"]
+        return share * strength
+
     def _update_balance(self, initial: bool = False) -> None:
         b = self.behaviour
         power = rules.coalition_power(
-            np.stack([f.strength for f in self.factions]), self.enemies, b["contest_exponent"]
+            self._with_forces(np.stack([f.strength for f in self.factions])), self.enemies, b["contest_exponent"]
         )
         parity = rules.contest_parity(power)
         for i, f in enumerate(self.factions):

@@ -132,23 +132,107 @@ def fighting_cost(war_cost, parity_, b) -> np.ndarray:
     return war_cost * b["war_cost_weight"] * (1.0 + b["ripeness_weight"] * parity_)
 
 
-def leverage(dependence, credibility, pressure, preference) -> np.ndarray:
-    """One backer's pull toward holding (negative: toward fighting) on one client."""
-    return dependence * credibility * pressure * preference
+def leverage(dependence, pressure, preference) -> np.ndarray:
+    """One backer's persuasion of one client: its effort (``pressure``) toward what it wants
+    (``preference``: + holding, - fighting), weighed by how much the client depends on it."""
+    return dependence * pressure * preference
 
 
-def red_line_deterrence(rival_control, red_line, credibility, reach, cost, width) -> np.ndarray:
+def conditional_threat(dependence, conditionality, credibility, preference) -> np.ndarray:
+    """Expected loss to a client that defects from what its backer wants: the share of the
+    capability it depends on that the backer withholds, times the chance the threat is carried
+    out. + where the backer wants the truce (it punishes fighting), - where it wants war (it
+    punishes holding)."""
+    return dependence * conditionality * credibility * np.sign(preference)
+
+
+def compliance_credit(monitoring, false_blame, punishment_days) -> np.ndarray:
+    """Chance that a client that complies goes unpunished over a punishment's span: where fog
+    lets backers blame it for its units' violations, complying buys little, and a threat to cut
+    support deters only by this much (monitoring restores it)."""
+    return np.power(1.0 - (1.0 - monitoring) * false_blame, punishment_days)
+
+
+def stock_dependence(provided, strength) -> np.ndarray:
+    """Share of a faction's capability that one backer provided (stocks, not today's flow)."""
+    return np.clip(np.divide(provided, strength, out=np.ones_like(provided, dtype=float), where=strength > 0), 0.0, 1.0)
+
+
+def provided_after_day(provided, delivered, turnover) -> np.ndarray:
+    """A backer's stock in its client's capability wears out as the client's strength does."""
+    return provided * (1.0 - turnover) + delivered
+
+
+def detection_chance(monitoring, unverified) -> np.ndarray:
+    """Chance that a backer sees a violation its client authorised: verified by monitoring, or
+    found out by its own means (``unverified``) where nothing is monitored."""
+    return monitoring + (1.0 - monitoring) * unverified
+
+
+def seen_defecting(attacked, authorised, violated, monitoring, u, b) -> np.ndarray:
+    """Whether a faction's backers see it defect today: an offensive always shows; a violation
+    its leadership authorised shows with :func:`detection_chance`; units' unauthorised
+    violations are blamed on a holding leadership where fog hides who fired
+    (``false_blame`` x (1 - monitoring))."""
+    detect = detection_chance(monitoring, b["backer_detection"])
+    blamed = (1.0 - monitoring) * b["false_blame"]
+    p = np.where(attacked, 1.0, np.where(authorised, detect, blamed * violated))
+    return u < p
+
+
+def withheld_after_day(withheld, punished, conditionality, punishment_days) -> np.ndarray:
+    """Share of support a backer withholds: set to its conditionality on the day it carries out a
+    threat, then given back as the client complies, over ``punishment_days``."""
+    eased = withheld * (1.0 - 1.0 / np.maximum(punishment_days, 1.0))
+    return np.where(punished, np.maximum(eased, conditionality), eased)
+
+
+def guarantee_value(restraints) -> np.ndarray:
+    """Worth to each client of a joint guarantee: rival patrons restrain their clients only as
+    far as the others do theirs, so the guarantee is worth the least restraint among them (it
+    needs every guarantor, and is more than the sum of its parts)."""
+    out = restraints[0]
+    for r in restraints[1:]:
+        out = np.minimum(out, r)
+    return np.maximum(out, 0.0)
+
+
+def restraint_after_day(restraining, doubted, broken, doubt, recovery_days) -> np.ndarray:
+    """A co-guarantor's restraint of its clients (0..1): cut by ``doubt`` on a day it sees another
+    guarantor's client violate, rebuilt over ``recovery_days`` of compliance, and ended where
+    another guarantor's client has attacked."""
+    rebuilt = restraining + (1.0 - restraining) / np.maximum(recovery_days, 1.0)
+    return np.where(broken, 0.0, np.where(doubted, restraining * (1.0 - doubt), rebuilt))
+
+
+def inducement(size, age, fade_days) -> np.ndarray:
+    """A mediator's carrots and sticks for a truce ``age`` days old: they fade (Beardsley)."""
+    return size * np.exp(-np.maximum(age, 0) / fade_days)
+
+
+def under_embargo(delivery, cap, stopped) -> np.ndarray:
+    """Deliveries on a day the embargo is enforced (``stopped``) are held to its cap."""
+    return np.where(stopped, np.minimum(delivery, cap), delivery)
+
+
+def expected_under_embargo(rate, cap, enforcement) -> np.ndarray:
+    """Deliveries a faction counts on under an embargo enforced with probability ``enforcement``."""
+    return enforcement * np.minimum(rate, cap) + (1.0 - enforcement) * rate
+
+
+def red_line_deterrence(rival_control, red_line, credibility, reach, cost, width, chance=1.0) -> np.ndarray:
     """Expected cost of an offensive that could push a rival toward its backer's red line.
 
-    A successful campaign is expected to leave the rival ``rival_control x (1 - reach)``; the
-    chance that the backer intervenes rises smoothly, as a logistic of width ``width``, as that
-    nears and passes the line, so that no small step of a lever flips a truce. ``red_line`` is
-    NaN where the backer has none.
+    An offensive that succeeds with ``chance`` is expected to leave the rival
+    ``rival_control x (1 - reach x chance)``: a side sure of winning big expects to cross the
+    line, a doubtful one does not. The chance that the backer intervenes rises smoothly, as a
+    logistic of width ``width``, as that nears and passes the line, so that no small step of a
+    lever flips a truce. ``red_line`` is NaN where the backer has none.
     """
-    after = rival_control * (1.0 - reach)
+    after = rival_control * (1.0 - reach * chance)
     z = np.clip((red_line - after) / np.maximum(width, 1e-9), -60, 60)
-    chance = np.nan_to_num(1.0 / (1.0 + np.exp(-z)), nan=0.0)
-    return chance * credibility * cost
+    intervenes = np.nan_to_num(1.0 / (1.0 + np.exp(-z)), nan=0.0)
+    return intervenes * credibility * cost
 
 
 def saturate(x) -> np.ndarray:
@@ -162,7 +246,20 @@ def trust(age, consolidation_days) -> np.ndarray:
 
 
 OFFENSIVE_TERMS = ("gain", "demand", "preventive", "grievance")  # push toward an offensive
-RESTRAINT_TERMS = ("waiting", "cost", "mobilisation", "leverage", "red_line", "trust", "benefits", "signature")
+RESTRAINT_TERMS = (
+    "waiting",
+    "cost",
+    "mobilisation",
+    "leverage",
+    "conditions",
+    "guarantee",
+    "red_line",
+    "trust",
+    "benefits",
+    "inducement",
+    "signature",
+)
+SEEN_TERMS = ("conditions", "guarantee")  # costs a violation bears only when its backers see it
 TERMS = OFFENSIVE_TERMS + RESTRAINT_TERMS  # every term is >= 0; restraints are subtracted
 
 
@@ -199,10 +296,18 @@ def violate_value(terms: dict, monitoring, b) -> np.ndarray:
 
     Violations serve a share of the offensive's motives and bear the same share of its war,
     leverage, trust, benefit and signature costs; they need no mobilisation and cross no red line
-    (red lines bind offensives), but verified attribution (monitoring) costs the violator.
+    (red lines bind offensives), but verified attribution (monitoring) costs the violator. A
+    violation its backers see costs the whole of their conditioned support and of a joint
+    guarantee, so those costs are borne with the chance of being seen.
     """
-    partial = {k: v for k, v in terms.items() if k not in ("mobilisation", "red_line")}
-    return b["violate_share"] * offensive_value(partial) - b["violate_threshold"] - b["monitoring_cost"] * monitoring
+    partial = {k: v for k, v in terms.items() if k not in ("mobilisation", "red_line") + SEEN_TERMS}
+    seen = sum(terms[k] for k in SEEN_TERMS if k in terms) * detection_chance(monitoring, b["backer_detection"])
+    return (
+        b["violate_share"] * offensive_value(partial)
+        - seen
+        - b["violate_threshold"]
+        - b["monitoring_cost"] * monitoring
+    )
 
 
 def readiness_after_day(readiness, intent, mobilisation_days) -> np.ndarray:
@@ -330,6 +435,17 @@ def dependence(delivered, own_supply, total_delivered) -> np.ndarray:
 def proposal(control, power, power_weight) -> np.ndarray:
     """The mediator's proposed split: between the lines held and the balance of power."""
     return (1.0 - power_weight) * control + power_weight * power
+
+
+def formulated_offer(offer, believed, formulation) -> np.ndarray:
+    """A proposal formulated toward what a side believes it could win (constructive ambiguity):
+    it moves ``formulation`` of the way up to that belief, never down."""
+    return offer + formulation * np.maximum(believed - offer, 0.0)
+
+
+def demand_after_formula(demand, offer, formulation) -> np.ndarray:
+    """A signatory's demand moves toward the formula it signed, ``formulation`` of the way down."""
+    return demand - formulation * np.maximum(demand - offer, 0.0)
 
 
 def cessation_probability(intent, noise) -> np.ndarray:

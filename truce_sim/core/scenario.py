@@ -2,7 +2,9 @@
 
 A scenario is the facts of one case (factions, backers, mediator, events, horizon, seed); the
 behavioural constants come from ``defaults.yaml`` and may be overridden under ``behaviour:``.
-Every field has a dotted path (``backers.turkey.support``) by which ``--set`` and sweeps reach it.
+Every field has a dotted path (``backers.turkey.support``) by which ``--set``, ``--scale`` and sweeps
+reach it. ``--set`` replaces a field's value as the file writes it, which an event that sets the
+field replaces in turn; ``--scale`` multiplies the field and every value an event sets or adds to it.
 Any numeric fact may be a distribution (``{uniform: [lo, hi]}``, ``{normal: [mean, sd]}``,
 ``{triangular: [lo, mode, hi]}``), drawn once per world by the model.
 
@@ -16,6 +18,7 @@ import copy
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import re
 import stat
@@ -53,6 +56,15 @@ from truce_sim.core.schema import field_for as field_for
 # Typed scenario
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Overwritten:
+    """An override that events undo: the path as given, the field an event sets, and the days."""
+
+    override: str
+    path: str
+    days: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Event:
     day: int
     set: dict
@@ -69,18 +81,37 @@ class Scenario:
     :meth:`with_overrides`, which validates again.
     """
 
-    def __init__(self, data: dict, source: str = "<scenario>", overrides: dict[str, str] | None = None):
+    def __init__(
+        self,
+        data: dict,
+        source: str = "<scenario>",
+        overrides: dict[str, str] | None = None,
+        scales: dict[str, float] | None = None,
+    ):
         self.data = data
         self.source = source
         # the what-if: {dotted path as given: value as written}, in the order applied
         self.overrides: dict[str, str] = dict(overrides or {})
+        # and its factors: {dotted path as given: factor}, applied after the overrides
+        self.scales: dict[str, float] = dict(scales or {})
+
+    @property
+    def what_if(self) -> dict[str, str]:
+        """The what-if's changes as {path: text}: an override's value (``0.01``), a scale's factor
+        (``x2``), or both (``0.01 x2``). Empty for the scenario as written."""
+        out = dict(self.overrides)
+        for path, factor in self.scales.items():
+            times = factor_text(factor)
+            out[path] = f"{out[path]} {times}" if path in out else times
+        return out
 
     @property
     def what_if_label(self) -> str:
-        """A short name of the overrides, safe in a file name: ``russia.pressure=0+gna.cohesion=0.4``
-        (empty for the scenario as written). Section names are dropped; long labels end in a hash."""
+        """A short name of the what-if, safe in a file name: ``russia.pressure=0+gna.cohesion=0.4``,
+        ``turkey.support=x2`` (empty for the scenario as written). Section names are dropped; long
+        labels end in a hash."""
         parts = []
-        for path, value in self.overrides.items():
+        for path, value in self.what_if.items():
             head, _, rest = path.partition(".")
             shown = rest if head in ("factions", "backers", "behaviour") and rest else path
             parts.append(f"{shown}={value}")
@@ -161,8 +192,60 @@ class Scenario:
         raw = self.to_yaml_dict()
         origins = _apply_overrides(raw, overrides)
         return Scenario.from_dict(
-            raw, source=self.source, origins=origins, overrides={**self.overrides, **_override_labels(overrides)}
+            raw,
+            source=self.source,
+            origins=origins,
+            overrides={**self.overrides, **_override_labels(overrides)},
+            scales=self.scales,
         )
+
+    def with_scales(self, scales: dict[str, Any] | list | None) -> Scenario:
+        """A new scenario with numeric fields multiplied everywhere, given as {path: factor} or
+        ["PATH=FACTOR", ...]: the field's value (its default where the file leaves it out; an unset
+        field stays unset), and every value an event sets it to or adds to it (an event's own
+        ``scale`` multiplies the current value, so it is left as it is). A distribution has all
+        its parameters multiplied. ``*`` matches every id, or every numeric field. A backer's
+        ``max_support`` equal to its ``support`` (the default: no room to escalate) follows it."""
+        items = _scale_items(scales)
+        raw = self.to_yaml_dict()
+        origins = _apply_scales(raw, items)
+        factors = dict(self.scales)
+        for path, factor in items:
+            factors[path] = factors.get(path, 1.0) * factor
+        return Scenario.from_dict(raw, source=self.source, origins=origins, overrides=self.overrides, scales=factors)
+
+    def overwritten_overrides(self) -> list[Overwritten]:
+        """Each field an override sets that an event sets again, with the events' days: the
+        override holds only until the first of them. An event that adds or scales builds on the
+        override, so it does not count."""
+        days: dict[str, list[int]] = {}
+        for event in self.events:
+            for path in event.set:
+                days.setdefault(path, []).append(event.day)
+        out = []
+        for given in self.overrides:
+            try:
+                reached = _expand_wildcards(self.data, given, "")
+            except ScenarioError:
+                continue
+            for path in reached:
+                for target, when in days.items():
+                    if target == path or target.startswith(path + "."):
+                        out.append(Overwritten(given, target, tuple(sorted(set(when)))))
+        return out
+
+    def caveats(self) -> list[str]:
+        """What a reader of this what-if's results must know, one sentence each (printed as
+        warnings, recorded in summary.json and shown on the report)."""
+        out = []
+        for o in self.overwritten_overrides():
+            where = "" if o.path == o.override else f" at {o.path}"
+            days = ", ".join(map(str, o.days))
+            out.append(
+                f"--set {o.override}={self.overrides[o.override]} is overwritten{where} by events on "
+                f"day{'s' if len(o.days) > 1 else ''} {days}; --scale {o.path}=FACTOR changes it everywhere"
+            )
+        return out
 
     @classmethod
     def from_dict(
@@ -172,8 +255,9 @@ class Scenario:
         lines: dict | None = None,
         origins: dict | None = None,
         overrides: dict[str, str] | None = None,
+        scales: dict[str, float] | None = None,
     ) -> Scenario:
-        return cls(Validator(source, lines or {}, origins or {}).scenario(raw), source, overrides)
+        return cls(Validator(source, lines or {}, origins or {}).scenario(raw), source, overrides, scales)
 
     def __repr__(self) -> str:
         return f"Scenario({self.name!r}, factions={list(self.factions)}, backers={list(self.backers)})"
@@ -182,19 +266,26 @@ class Scenario:
 # ----------------------------------------------------------------------------------------------
 # Loading
 # ----------------------------------------------------------------------------------------------
-def load_scenario(path: str | Path, overrides: dict | list[str] | None = None) -> Scenario:
-    """Read, validate and return the scenario in ``path``, with ``overrides`` applied.
+def load_scenario(
+    path: str | Path, overrides: dict | list[str] | None = None, scales: dict | list | None = None
+) -> Scenario:
+    """Read, validate and return the scenario in ``path``, with ``overrides`` and then ``scales``
+    applied.
 
     ``overrides`` is a mapping {dotted.path: value} or a list of "PATH=VALUE" strings (as given
     to ``--set``); values in strings are read as YAML, so ``{uniform: [0.3, 0.5]}`` works.
+    ``scales`` is a mapping {dotted.path: factor} or a list of "PATH=FACTOR" strings (as given to
+    ``--scale``): see :meth:`Scenario.with_scales`.
     """
     path = resolve_scenario(path)
     source = one_line(str(path))
     text = read_text_file(path, source)
     raw, lines = parse_yaml(text, source)
     items = _override_items(overrides)  # each --set value parsed once, for the data and the labels
+    factors = _scale_items(scales)
     origins = _apply_overrides(raw, items)
-    return Scenario.from_dict(raw, source=source, lines=lines, origins=origins, overrides=_override_labels(items))
+    scenario = Scenario.from_dict(raw, source=source, lines=lines, origins=origins, overrides=_override_labels(items))
+    return scenario.with_scales(factors) if factors else scenario
 
 
 # A real scenario or sweep file is a few KB. At this cap the costliest file is read, checked and
@@ -491,15 +582,21 @@ class _Survey:
             yield sub, line, value_node
 
 
-def parse_override(text: str) -> tuple[str, Any]:
-    """Split "PATH=VALUE" and read VALUE as YAML."""
+def _split_assignment(text: str, option: str, example: str) -> tuple[str, str, str]:
+    """Split an option's "PATH=VALUE" into the path, the value's text and the text as shown."""
     shown = short_text(text)
     if "=" not in text:
-        raise ScenarioError(f"--set {shown}: expected PATH=VALUE, e.g. backers.turkey.support=0.02")
+        raise ScenarioError(f"{option} {shown}: expected {example}")
     path, value = text.split("=", 1)
     path = path.strip()
     if not path:
-        raise ScenarioError(f"--set {shown}: empty field path")
+        raise ScenarioError(f"{option} {shown}: empty field path")
+    return path, value, shown
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split "PATH=VALUE" and read VALUE as YAML."""
+    path, value, shown = _split_assignment(text, "--set", "PATH=VALUE, e.g. backers.turkey.support=0.02")
     try:
         parsed = _read_yaml(value)[0] if value.strip() else None
     except _Unreadable as problem:
@@ -587,6 +684,171 @@ def _set_path(raw: dict, path: str, value: Any, label: str) -> None:
         node[int(last)] = value
     else:
         node[last] = value
+
+
+# ----------------------------------------------------------------------------------------------
+# Scales: a field multiplied everywhere
+# ----------------------------------------------------------------------------------------------
+# A sweep's varied name, or an explorer lever's key, for a field's factor rather than its value:
+# scale.backers.turkey.support. No section of a scenario is called "scale".
+SCALE_PREFIX = "scale."
+_NOT_NUMBERS = {
+    "int": "a whole number",
+    "str": "text",
+    "date": "a date",
+    "days": "a list of days",
+    "clients": "a backer's clients",
+    "factions": "a list of factions",
+}
+
+
+def _not_a_number(kind: str) -> str:
+    return f"holds {_NOT_NUMBERS.get(kind, kind)}, not a number --scale multiplies; use --set"
+
+
+class ScaleError(ScenarioError):
+    """A path that --scale cannot multiply: where (a dotted path) and why, for each caller to
+    place (after ``--scale PATH=FACTOR`` on the command line, at ``vary.`` in a sweep file)."""
+
+    def __init__(self, where: str, reason: str):
+        self.where, self.reason = short_text(where), reason
+        super().__init__(f"{self.where}: {reason}")
+
+
+def factor_text(factor: float) -> str:
+    """A scale's factor as the what-if names it: ``x2``, ``x0.5``."""
+    return f"x{factor:.12g}"
+
+
+def parse_scale(text: str) -> tuple[str, float]:
+    """Split "PATH=FACTOR" and read FACTOR as a number >= 0."""
+    path, value, shown = _split_assignment(text, "--scale", "PATH=FACTOR, e.g. backers.turkey.support=2")
+    return path, _factor(value.strip(), f"--scale {shown}")
+
+
+def _factor(value: Any, where: str) -> float:
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+    # a number as typed; other text quoted, so that an empty or blank factor shows
+    shown = short_repr(value) if not isinstance(value, str) else short_text(value, 40) if number else repr(value[:40])
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        raise ScenarioError(f"{where}: FACTOR must be a number >= 0, got {shown}")
+    try:
+        factor = float(number)
+    except OverflowError:
+        factor = math.inf
+    if not math.isfinite(factor) or factor < 0:
+        raise ScenarioError(f"{where}: FACTOR must be a finite number >= 0, got {shown}")
+    return factor
+
+
+def _scale_items(scales) -> list[tuple[str, float]]:
+    if not scales:
+        return []
+    out = []
+    for item in scales if isinstance(scales, (list, tuple)) else scales.items():
+        if isinstance(item, str):
+            out.append(parse_scale(item))
+            continue
+        path, value = item
+        out.append((path, _factor(value, f"--scale {short_text(str(path))}={short_repr(value)}")))
+    return out
+
+
+def scale_targets(data: dict, path: str) -> list[str]:
+    """The fields a scale of ``path`` multiplies, in a scenario's data (canonical, as validated):
+    ``factions.ID.FIELD``, ``backers.ID.FIELD``, ``mediator.FIELD`` or ``behaviour.FIELD`` of a
+    numeric fact or constant, ``*`` matching every id or every such field. A path that reaches
+    none, or reaches a field that is not a number, is a :class:`ScaleError`."""
+    parts = path.split(".")
+    head = parts[0]
+    if head in SECTIONS:
+        if len(parts) != 3:
+            raise ScaleError(path, f"give {head}.ID.FIELD")
+        ids = list(data[head]) if parts[1] == "*" else [parts[1]]
+        for ident in ids:
+            if ident not in data[head]:
+                raise ScaleError(
+                    f"{head}.{ident}", f"'{ident}' is not one of the {head}{did_you_mean(ident, data[head])}"
+                )
+        prefixes, fields = [f"{head}.{i}" for i in ids], SECTIONS[head]
+    elif head in ("mediator", "behaviour"):
+        if len(parts) != 2:
+            raise ScaleError(path, f"give {head}.FIELD")
+        prefixes, fields = [head], MEDIATOR_FIELDS if head == "mediator" else BEHAVIOUR_FIELDS
+    elif head in TOP_FIELDS:
+        raise ScaleError(path, _not_a_number(TOP_FIELDS[head].kind))
+    else:
+        known = [*SECTIONS, "mediator", "behaviour"]
+        raise ScaleError(
+            path,
+            f"not a field --scale reaches{did_you_mean(head, known)}; give factions.ID.FIELD, "
+            "backers.ID.FIELD, mediator.FIELD or behaviour.FIELD",
+        )
+    keys = list(fields) if parts[-1] == "*" else [parts[-1]]
+    for key in keys:
+        if key not in fields:
+            raise ScaleError(f"{prefixes[0]}.{key}", f"unknown field{did_you_mean(key, fields)}")
+    out = []
+    for prefix in prefixes:
+        for key in keys:
+            kind = fields[key].kind
+            why = (
+                _not_a_number(kind)
+                if kind != "number"
+                else "control shares must sum to 1, so control cannot be scaled; scale strength instead"
+                if head == "factions" and key == "control"
+                else None
+            )
+            if why is None:
+                out.append(f"{prefix}.{key}")
+            elif "*" not in parts:
+                raise ScaleError(f"{prefix}.{key}", why)
+    if not out:
+        raise ScaleError(path, "'*' matches no field --scale can multiply")
+    return out
+
+
+def _times(value: Any, factor: float) -> Any:
+    """A fact multiplied: a number, or every parameter of a distribution ({kind: [params]})."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {kind: [p * factor for p in params] for kind, params in value.items()}
+    return value * factor
+
+
+def _apply_scales(raw: dict, items: list[tuple[str, float]]) -> dict[str, str]:
+    """Multiply fields and the events' values for them in a scenario's data (canonical, as
+    written by ``to_yaml_dict``); return {path: origin} for error messages."""
+    planned = []
+    for path, factor in items:
+        label = f"--scale {short_text(path)}={factor:.12g}"
+        try:
+            planned += [(label, target, factor) for target in scale_targets(raw, path)]
+        except ScaleError as exc:
+            raise ScenarioError(f"{label}: {exc}") from None
+    scaled = {target for _, target, _ in planned}
+    origins: dict[str, str] = {}
+    for label, target, factor in planned:
+        *owner, key = target.split(".")
+        node = raw[owner[0]] if len(owner) == 1 else raw[owner[0]][owner[1]]
+        follows = key == "support" and "max_support" in node and f"{target[: -len(key)]}max_support" not in scaled
+        if follows and node["max_support"] == node["support"]:
+            node["max_support"] = _times(node["max_support"], factor)
+        node[key] = _times(node[key], factor)
+        origins[target] = label
+        for i, event in enumerate(raw["events"]):
+            for op in ("set", "add"):  # an event's scale multiplies the (scaled) current value
+                changes = event.get(op) or {}
+                if target in changes:
+                    changes[target] = _times(changes[target], factor)
+                    origins[f"events.{i}.{op}.{target}"] = label
+    return origins
 
 
 BUILTIN_SCENARIOS = Path(str(resources.files("truce_sim.core") / "scenarios"))

@@ -112,13 +112,81 @@ BACKER_FIELDS = {
     "truce_preference": Field("number", -1, 1, 0.0, "+1 wants the truce to hold, -1 wants its client to win by force"),
     "pressure": Field("number", 0, 1, 0.0, "how hard it leans on its clients to act on its preference"),
     "pressure_decay": Field("number", 0, 1, 0.0, "share of pressure that fades per day"),
-    "credibility": Field("number", 0, 1, 0.5, "how believable its threats (to cut support, to intervene) are"),
+    "credibility": Field(
+        "number", 0, 1, 0.5, "chance that it carries out a threat to cut support to a client (or a pressed faction)"
+    ),
+    "conditionality": Field(
+        "number",
+        0,
+        1,
+        0.0,
+        "share of its support it withholds from a client seen to defect (an offensive, or a violation it detects); "
+        "a war-seeking backer withholds it from a client that holds instead",
+    ),
+    "provided": Field(
+        "number",
+        0,
+        1e6,
+        None,
+        "capability it has already provided to its clients on day 0, in strength units, qualitative support "
+        "(drones, air defence) included (default: support / strength_turnover, its support kept up for long)",
+        event=False,
+    ),
+    "presses": Field(
+        "pressed",
+        default={},
+        about="factions it does not arm but can press (sanctions, access, a blockade): map id -> the share of "
+        "that faction's means it controls",
+        event=False,
+    ),
+    "guarantees_with": Field(
+        "backers",
+        default=(),
+        about="backers with which it guarantees the truce: each restrains its clients only while the others "
+        "restrain theirs (co-guarantee)",
+        event=False,
+    ),
+    "forces": Field("number", 0, 1e6, 0.0, "its own forces fighting beside its clients, in strength units"),
+    "domestic_limit": Field(
+        "number",
+        0,
+        1e6,
+        None,
+        "cost (support delivered, forces' upkeep and losses) its public bears before it withdraws everything; "
+        "each world draws the breaking point within +-50% (none by default)",
+    ),
     "red_line": Field(
         "number", 0, 1, None, "client control share below which it intervenes directly (none by default)"
+    ),
+    "red_line_credibility": Field(
+        "number", 0, 1, None, "chance that it intervenes at its red line (default: its credibility)"
     ),
 }
 MEDIATOR_FIELDS = {
     "monitoring": Field("number", 0, 1, 0.0, "share of violations verified and correctly attributed"),
+    "facilitation": Field(
+        "number", 0, 1, 0.0, "verified information the mediator shares about the balance, which corrects beliefs"
+    ),
+    "formulation": Field(
+        "number",
+        0,
+        1,
+        0.0,
+        "how far its proposals move toward what each side believes it can win; a signatory's demand moves as far "
+        "toward the proposal",
+    ),
+    "inducements": Field(
+        "number", 0, 100, 0.0, "value per day to each signatory of the carrots and sticks that hold a new truce"
+    ),
+    "inducement_days": Field(
+        "number", 0.01, 3650, 30.0, "time scale (days) over which inducements fade after a truce forms"
+    ),
+    "embargo_cap": Field(
+        "number", 0, 1e6, 0.0, "deliveries per day (strength units) a backer may make to a client under the embargo"
+    ),
+    "embargo_enforcement": Field(
+        "number", 0, 1, 0.0, "daily chance that deliveries above embargo_cap are stopped (0: no embargo)"
+    ),
     "talks": Field(
         "days", default=(), about="days on which the parties are convened and a split is proposed", event=False
     ),
@@ -315,7 +383,7 @@ class Validator:
                 out[key] = self.fact(value, p, f)
             elif f.kind == "days":
                 out[key] = self.days(value, p)
-            elif f.kind in ("clients", "factions"):
+            elif f.kind in ("clients", "factions", "pressed", "backers"):
                 out[key] = value  # checked once factions are known
         return out
 
@@ -396,17 +464,19 @@ class Validator:
         return out
 
     def allies(self, raw: Any, path: str, ident: str, factions: dict) -> list[str]:
+        return self.id_list(raw, path, ident, factions, "faction", "a faction cannot be its own ally")
+
+    def id_list(self, raw: Any, path: str, ident: str, known: dict, kind: str, itself: str) -> list[str]:
+        """A list of other ids of one kind (factions, backers), each known and none ``ident``."""
         if isinstance(raw, str):
             raw = [raw]
         if not isinstance(raw, (list, tuple)) or not all(isinstance(a, str) for a in raw):
-            self.fail(path, "must be a list of faction ids")
-        for ally in raw:
-            if ally not in factions:
-                self.fail(
-                    path, f"'{ally}' is not a faction{did_you_mean(ally, factions)}; factions are {sorted(factions)}"
-                )
-            if ally == ident:
-                self.fail(path, "a faction cannot be its own ally")
+            self.fail(path, f"must be a list of {kind} ids")
+        for other in raw:
+            if other not in known:
+                self.fail(path, f"'{other}' is not a {kind}{did_you_mean(other, known)}; {kind}s are {sorted(known)}")
+            if other == ident:
+                self.fail(path, itself)
         return sorted(set(raw))
 
     def backers(self, raw: Any, factions: dict) -> dict:
@@ -418,10 +488,36 @@ class Validator:
                 self.fail(f"backers.{ident}", "a backer may not share its id with a faction")
             b = self.section(spec, f"backers.{ident}", BACKER_FIELDS)
             b["clients"] = self.clients(b["clients"], f"backers.{ident}.clients", factions)
+            b["presses"] = self.pressed(b["presses"], f"backers.{ident}.presses", factions, b["clients"])
             if b["max_support"] is None:
                 b["max_support"] = b["support"]
             out[ident] = b
+        for ident, b in out.items():
+            b["guarantees_with"] = self.guarantors(b["guarantees_with"], f"backers.{ident}.guarantees_with", ident, out)
+        for ident, b in out.items():  # a guarantee binds both ways
+            for other in b["guarantees_with"]:
+                if ident not in out[other]["guarantees_with"]:
+                    out[other]["guarantees_with"] = sorted({*out[other]["guarantees_with"], ident})
         return out
+
+    def pressed(self, raw: Any, path: str, factions: dict, clients: dict) -> dict[str, float]:
+        if not isinstance(raw, dict):
+            self.fail(path, "must be a map faction id -> share of its means the backer controls")
+        out = {}
+        for target, share in raw.items():
+            if target not in factions:
+                self.fail(
+                    path,
+                    f"'{target}' is not a faction{did_you_mean(str(target), factions)}; "
+                    f"factions are {sorted(factions)}",
+                )
+            if target in clients:
+                self.fail(f"{path}.{target}", "is already a client: a backer presses its clients through its support")
+            out[target] = self.number(share, f"{path}.{target}", Field("number", 0, 1))
+        return out
+
+    def guarantors(self, raw: Any, path: str, ident: str, backers: dict) -> list[str]:
+        return self.id_list(raw, path, ident, backers, "backer", "a backer cannot guarantee a truce with itself")
 
     def clients(self, raw: Any, path: str, factions: dict) -> dict[str, float]:
         if isinstance(raw, str):
@@ -509,10 +605,13 @@ class Validator:
         if parts[0] == "mediator" and len(parts) == 2:
             f = MEDIATOR_FIELDS.get(parts[1])
             if f is None or not f.event:
-                self.fail(path, f"events can change mediator.monitoring{did_you_mean(parts[1], ['monitoring'])}")
+                changeable = [k for k, g in MEDIATOR_FIELDS.items() if g.event]
+                self.fail(
+                    path, f"events can change mediator.{'|'.join(changeable)}{did_you_mean(parts[1], changeable)}"
+                )
             return f
         if parts[0] not in SECTIONS or len(parts) != 3:
-            self.fail(path, "events change factions.ID.FIELD, backers.ID.FIELD or mediator.monitoring")
+            self.fail(path, "events change factions.ID.FIELD, backers.ID.FIELD or mediator.FIELD")
         section, ident, key = parts
         if ident not in scenario[section]:
             self.fail(path, f"'{ident}' is not one of the {section}{did_you_mean(ident, scenario[section])}")

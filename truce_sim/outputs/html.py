@@ -11,7 +11,8 @@ h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid 
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
 td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left}
 th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee;margin:.5em 0}
-pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.8em}.note{color:#555;font-size:.9em}"""
+pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.8em}.note{color:#555;font-size:.9em}
+.caveat{background:#fff4e0;border-left:4px solid #d98c00;padding:.5em .5em .5em 2em}"""
 
 
 def page(title: str, sections: list[tuple[str, str]]) -> str:

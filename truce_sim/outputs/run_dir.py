@@ -51,7 +51,7 @@ def write_run_files(
     result.replicates.to_csv(d / "replicates.csv", index=False)
     result.timeseries.to_csv(d / "timeseries.csv", index=False, float_format="%.6g")
     resolved = (
-        f"# Resolved scenario: the file, its overrides and every behavioural default.\n"
+        f"# Resolved scenario: the file, its overrides and scales, and every behavioural default.\n"
         f"# Run with seed {result.seed} for {result.steps} days.\n" + result.scenario.to_yaml()
     )
     (d / "scenario.yaml").write_text(resolved, encoding="utf-8")

@@ -80,7 +80,9 @@ def run_report(out_dir: Path, summary: dict, scenario_yaml: str, scenario) -> Pa
         return f"<table><tr><th>{kind[:-1]}</th><th>share of collapses</th></tr>{cells}</table>"
 
     causes = shares("causes") + shares("breakers")
-    sections = [
+    # first, so that no one reads the numbers without them
+    caveats = [("Caveats", _caveats(s["caveats"]))] if s.get("caveats") else []
+    sections = caveats + [
         ("The case", _case_brief(scenario, s)),
         (
             "Truce survival",
@@ -122,6 +124,11 @@ def run_report(out_dir: Path, summary: dict, scenario_yaml: str, scenario) -> Pa
         page(f"{named}: {s['replicates']} worlds, seed {s['seed']}, {s['steps']} days", sections), encoding="utf-8"
     )
     return path
+
+
+def _caveats(caveats: list[str]) -> str:
+    items = "".join(f"<li data-key='caveats.{i}'>warning: {html.escape(text)}</li>" for i, text in enumerate(caveats))
+    return f"<ul class='caveat'>{items}</ul>"
 
 
 BACKER_FACTS = ("support", "max_support", "truce_preference", "pressure", "pressure_decay", "credibility", "red_line")

@@ -125,7 +125,7 @@ def run_ensemble(
     del merged
     from truce_sim.runs.survival import summarise  # lifelines is slow to import; worker processes never need it
 
-    summary = summarise(table, scenario.name, seed, steps, scenario.overrides)
+    summary = summarise(table, scenario.name, seed, steps, scenario.what_if, scenario.caveats())
     return EnsembleResult(
         scenario,
         seed,

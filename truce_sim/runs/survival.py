@@ -56,9 +56,15 @@ def daily_hazard(replicates: pd.DataFrame, start: int, end: int) -> dict:
 
 
 def summarise(
-    replicates: pd.DataFrame, scenario_name: str, seed: int, steps: int, overrides: dict[str, str] | None = None
+    replicates: pd.DataFrame,
+    scenario_name: str,
+    seed: int,
+    steps: int,
+    overrides: dict[str, str] | None = None,
+    caveats: list[str] | None = None,
 ) -> dict:
-    """The run's summary (written as summary.json); ``overrides`` names a what-if's changes."""
+    """The run's summary (written as summary.json); ``overrides`` names a what-if's changes and
+    ``caveats`` what a reader of its results must know (see ``Scenario.caveats``)."""
     kmf = kaplan_meier(replicates)
     median, median_ci = median_survival(kmf)
     collapsed = replicates[replicates["collapsed"]]
@@ -74,6 +80,7 @@ def summarise(
     return {
         "scenario": scenario_name,
         "overrides": dict(overrides or {}),
+        "caveats": list(caveats or []),
         "replicates": n,
         "seed": seed,
         "steps": steps,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from truce_sim.core.scenario import SCALE_PREFIX
 from truce_sim.outputs.html import figure, page, table
 
 
@@ -19,7 +20,7 @@ def sweep_report(
     ratios: pd.DataFrame | None,
 ) -> Path:
     vary = "".join(
-        f"<li><code>{html.escape(p)}</code>: {html.escape(_describe(v))}</li>" for p, v in spec["vary"].items()
+        f"<li><code>{html.escape(p)}</code>: {html.escape(_describe(p, v))}</li>" for p, v in spec["vary"].items()
     )
     sections = [
         (
@@ -56,9 +57,14 @@ def sweep_report(
     return path
 
 
-def _describe(v: dict) -> str:
+def _describe(name: str, v: dict) -> str:
     if "values" in v:
         vals = v["values"]
         shown = ", ".join(f"{x:g}" for x in vals[:8]) + (", ..." if len(vals) > 8 else "")
-        return f"{len(vals)} values: {shown}"
-    return f"range [{v['lo']:g}, {v['hi']:g}]"
+        text = f"{len(vals)} values: {shown}"
+    else:
+        text = f"range [{v['lo']:g}, {v['hi']:g}]"
+    if name.startswith(SCALE_PREFIX):
+        path = name[len(SCALE_PREFIX) :]
+        return f"factor of {path}, applied to its value and to every value events set or add to it; {text}"
+    return text

@@ -1,7 +1,8 @@
 """Sweep files and designs: which scenarios a sweep runs.
 
 A sweep is a base scenario, a number of worlds per point, a seed, the fields to vary (by dotted
-path) and a design that turns them into points: ``grid`` (full factorial), ``lhs`` (Latin
+path; ``scale.PATH`` varies a factor of the field, which multiplies the values events give it too,
+as ``--scale`` does) and a design that turns them into points: ``grid`` (full factorial), ``lhs`` (Latin
 hypercube), ``sobol`` (Saltelli/Sobol sampling) or ``morris`` (elementary-effect trajectories),
 the last three via SALib. Every point runs with the same seed: common random numbers, so that
 differences between points are the levers' and not chance's.
@@ -23,8 +24,10 @@ import numpy as np
 import pandas as pd
 
 from truce_sim.core.scenario import (
+    SCALE_PREFIX,
     SECTIONS,
     Field,
+    ScaleError,
     Scenario,
     ScenarioError,
     Validator,
@@ -36,6 +39,7 @@ from truce_sim.core.scenario import (
     path_exists,
     read_text_file,
     resolve_scenario,
+    scale_targets,
 )
 from truce_sim.core.schema import ID_PATTERN
 from truce_sim.core.version import model_fingerprint
@@ -124,7 +128,11 @@ class Sweep:
 
     def point_scenario(self, index: int) -> Scenario:
         row = self.points.iloc[index]
-        return self.base.with_overrides({p: float(row[p]) for p in self.paths})
+        values = {p: float(row[p]) for p in self.paths}
+        overrides = {p: v for p, v in values.items() if not p.startswith(SCALE_PREFIX)}
+        scales = {p[len(SCALE_PREFIX) :]: v for p, v in values.items() if p.startswith(SCALE_PREFIX)}
+        scenario = self.base.with_overrides(overrides) if overrides else self.base
+        return scenario.with_scales(scales) if scales else scenario
 
 
 def metric_names(scenario: Scenario, steps: int) -> list[str]:
@@ -289,9 +297,14 @@ def build_sweep(raw: dict, base: Scenario, base_path: str, check: Validator, max
     for path in sweep.paths:
         days = [e.day for e in base.events if path in {**e.set, **e.scale, **e.add}]
         if days:
+            live = (
+                f"; vary {SCALE_PREFIX}{path} to change it everywhere"
+                if any(path in e.set for e in base.events)
+                else ""
+            )
             sweep.notes.append(
                 f"note: events of the base scenario also change {path} (days "
-                f"{', '.join(map(str, days))}); the varied value is the one before them"
+                f"{', '.join(map(str, days))}); the varied value is the one before them{live}"
             )
     for i in range(len(sweep.points)):  # every point must be a valid scenario before anything runs
         try:
@@ -316,16 +329,7 @@ def _int(check: Validator, raw: dict, key: str, default, lo, hi) -> int:
 
 def _vary_entry(check: Validator, base: Scenario, path: str, spec: Any, design: str) -> dict:
     p = f"vary.{path}"
-    try:
-        f = field_for(path)
-    except (KeyError, IndexError):
-        f = None
-    parts = path.split(".")
-    known = list(base.numeric_facts()) + [f"backers.{b}.red_line" for b in base.backers]
-    if f is None or f.kind != "number" or (parts[0] in SECTIONS and parts[1] not in base.data[parts[0]]):
-        check.fail(p, f"not a numeric field of the base scenario{did_you_mean(path, known)}")
-    if parts[0] == "factions" and parts[2] == "control":
-        check.fail(p, "control cannot be varied alone (shares must sum to 1); vary strength or demand instead")
+    f = _scale_factor(check, base, path) if path.startswith(SCALE_PREFIX) else _varied_field(check, base, path)
     if isinstance(spec, list):
         if not spec:
             check.fail(p, "the list of values is empty")
@@ -354,6 +358,33 @@ def _vary_entry(check: Validator, base: Scenario, path: str, spec: Any, design: 
     if design != "grid" and entry["hi"] <= entry["lo"]:
         check.fail(p, f"{design} needs a range with lo < hi")
     return entry
+
+
+def _varied_field(check: Validator, base: Scenario, path: str) -> Field:
+    """The field of a varied value: a numeric fact or constant of the base scenario."""
+    p = f"vary.{path}"
+    try:
+        f = field_for(path)
+    except (KeyError, IndexError):
+        f = None
+    parts = path.split(".")
+    known = list(base.numeric_facts()) + [f"backers.{b}.red_line" for b in base.backers]
+    if f is None or f.kind != "number" or (parts[0] in SECTIONS and parts[1] not in base.data[parts[0]]):
+        check.fail(p, f"not a numeric field of the base scenario{did_you_mean(path, known)}")
+    if parts[0] == "factions" and parts[2] == "control":
+        check.fail(p, "control cannot be varied alone (shares must sum to 1); vary strength or demand instead")
+    return f
+
+
+def _scale_factor(check: Validator, base: Scenario, path: str) -> Field:
+    """The range of a varied factor, scale.PATH: PATH multiplied as --scale does, in the base
+    value and in every value events set or add to it."""
+    target = path[len(SCALE_PREFIX) :]
+    try:
+        scale_targets(base.data, target)
+    except ScaleError as exc:
+        check.fail(f"vary.{path}", exc.reason if exc.where == target else f"{exc.where}: {exc.reason}")
+    return Field("number", 0, None)
 
 
 def planned_points(sweep: Sweep) -> int:

@@ -111,10 +111,11 @@ def mismatch(worlds: int = WORLDS) -> FactResult:
 
 
 def joint_pressure(worlds: int = WORLDS) -> FactResult:
+    # pressing is both persuasion (pressure) and support conditioned on restraint (conditionality)
     runs = {
         "both press": {},
-        "one presses": {"backers.patron_south.pressure": 0.0},
-        "none presses": {"backers.patron_north.pressure": 0.0, "backers.patron_south.pressure": 0.0},
+        "one presses": {"backers.patron_south.pressure": 0.0, "backers.patron_south.conditionality": 0.0},
+        "none presses": {"backers.*.pressure": 0.0, "backers.*.conditionality": 0.0},
     }
     values = {k: _s90(_run(scenario("stalemate_joint_pressure", o), 90, worlds)) for k, o in runs.items()}
     both, one, none = values.values()
@@ -144,7 +145,13 @@ WITHDRAW_DAY = 30
 def leverage_fades(worlds: int = WORLDS) -> FactResult:
     base = scenario("stalemate_joint_pressure", LEVERAGE)
     raw = base.to_yaml_dict()
-    raw["events"] = [{"day": WITHDRAW_DAY, "scale": {"backers.*.pressure": 0.0}, "label": "pressure withdrawn"}]
+    raw["events"] = [
+        {
+            "day": WITHDRAW_DAY,
+            "scale": {"backers.*.pressure": 0.0, "backers.*.conditionality": 0.0},
+            "label": "pressure and conditions withdrawn",
+        }
+    ]
     withdrawn = Scenario.from_dict(raw, source=base.source)
     kept, gone = _run(base, 120, worlds).replicates, _run(withdrawn, 120, worlds).replicates
     before = _hazard(gone, 1, WITHDRAW_DAY - 1)
@@ -159,7 +166,7 @@ def leverage_fades(worlds: int = WORLDS) -> FactResult:
     return FactResult(
         4,
         "Leverage fades",
-        f"withdrawing all backer pressure on day {WITHDRAW_DAY} raises the hazard after "
+        f"withdrawing all backer pressure and conditions on day {WITHDRAW_DAY} raises the hazard after "
         "it above the hazard before it and above the hazard in the run without withdrawal",
         "; ".join(_fmt(b[0], b[1:]) for b in bars),
         ok,
