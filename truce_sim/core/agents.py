@@ -88,13 +88,16 @@ class Faction(Agent):
     def conditions(self) -> np.ndarray:
         """Expected loss of conditioned support (or of what a pressing backer controls) were it
         to defect from what each backer wants."""
-        total = np.zeros_like(self.strength)
+        total = None
         for backer in self.model.backers:
             dependence = self.dependence.get(backer.name)
-            if dependence is not None and backer.conditionality.any():
-                total += rules.conditional_threat(
+            if dependence is not None and backer.conditioned:
+                threat = rules.conditional_threat(
                     dependence, backer.conditionality * backer.restraining, backer.credibility, backer.truce_preference
                 )
+                total = threat if total is None else total + threat
+        if total is None:  # no backer conditions anything on this faction's conduct
+            return np.zeros_like(self.strength)
         return total * self.model.compliance_credit
 
     def deterrence(self, chance) -> np.ndarray:
@@ -145,7 +148,7 @@ class Faction(Agent):
         terms["red_line"] = self.deterrence(chance)
         terms["trust"] = b["consolidation_value"] * m.trust_level * in_truce
         terms["benefits"] = self.holding_benefit * in_truce
-        terms["inducement"] = m.inducement_level * in_truce * self.signed
+        terms["inducement"] = m.inducement_level * (in_truce & self.signed) if m.inducing else m.inducement_level
         terms["signature"] = b["signed_cost"] * self.signed
         return terms
 
@@ -160,7 +163,7 @@ class Faction(Agent):
         m, b = self.model, self.model.behaviour
         terms = self.value_terms()
         offensive = rules.offensive_value(terms)
-        violate = rules.violate_value(terms, m.mediator.monitoring, b)
+        violate = rules.violate_value(terms, m.mediator.monitoring, b, offensive)
         probabilities = rules.choice_probabilities(violate, offensive, b["decision_noise"])
         self.choice = rules.choose(probabilities, m.streams.uniform(m.steps, f"{self.name}/choice"))
         self.offensive_value = offensive
@@ -209,6 +212,8 @@ class Backer(Agent):
         # where between half and one and a half times its domestic limit its public breaks
         self.breaking_share = 0.5 + model.streams.uniform(FACTS_DAY, f"{name}/breaking_point")
         self.withdrawn = np.zeros(shape, dtype=bool)
+        self.has_withdrawn = False
+        self.withholding = False
         self.intervened = np.zeros(shape, dtype=bool)
         self.delivery: list[np.ndarray] = [self.support * w for w in self.weights]  # before day 1: today's support
         turnover = model.behaviour["strength_turnover"]
@@ -218,6 +223,14 @@ class Backer(Agent):
         for client in self.clients:
             client.backers.append(self)
             self.withheld[client.name] = np.zeros(shape)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Note which of its levers are in play, once after the day's events rather than at every
+        use: most are off in most scenarios."""
+        self.conditioned = bool(self.conditionality.any())
+        self.escalating = bool(self.escalation.any())
+        self.decaying = bool(self.pressure_decay.any())
 
     def red_line_chance(self) -> np.ndarray:
         """Chance that it intervenes at its red line: its own credibility unless stated apart."""
@@ -234,7 +247,7 @@ class Backer(Agent):
         weighted by their dependence on it (what a co-guarantor matches)."""
         b = self.model.behaviour
         total = np.zeros_like(self.support)
-        conditioned = self.conditionality.any()
+        conditioned = self.conditioned
         for client, w in zip(self.clients, self.weights, strict=False):
             dependence = client.dependence.get(self.name, 0.0)
             total += w * b["leverage_weight"] * rules.leverage(dependence, self.pressure, self.truce_preference)
@@ -251,7 +264,7 @@ class Backer(Agent):
         """Carry out threats against clients and pressed factions seen defecting yesterday (or,
         for a war-seeking backer, seen holding), each with the chance its credibility gives."""
         m, b = self.model, self.model.behaviour
-        if not (self.conditionality > 0).any():
+        if not self.conditioned:
             return
         wants_truce = self.truce_preference > 0
         for target in self.clients + list(self.pressed):
@@ -261,14 +274,15 @@ class Backer(Agent):
             self.withheld[target.name] = rules.withheld_after_day(
                 self.withheld[target.name], punished, self.conditionality, b["punishment_days"]
             )
+        self.withholding = True  # once it has conditioned support, some may be withheld
 
     def act(self) -> None:
         """Escalate, deliver support (less what it withholds, held to an enforced embargo),
         intervene at the red line; bear the cost; then pressure decays."""
         m, b = self.model, self.model.behaviour
-        if self.withdrawn.any():  # a backer that has withdrawn stays out, whatever events say
+        if self.has_withdrawn:  # a backer that has withdrawn stays out, whatever events say
             self.withdraw(self.withdrawn, again=True)
-        if self.escalation.any():
+        if self.escalating:
             losing = sum(
                 w * rules.losing(c.initial_control - c.control, c.trend, b["escalation_sensitivity"])
                 for c, w in zip(self.clients, self.weights, strict=False)
@@ -284,11 +298,11 @@ class Backer(Agent):
             self.intervened |= below
         mediator = m.mediator
         withheld = [self.withheld[c.name] for c in self.clients]
-        if self.conditionality.any() or any(w.any() for w in withheld):
+        if self.withholding:
             delivery = [self.support * w * (1.0 - h) for w, h in zip(self.weights, withheld, strict=True)]
         else:
             delivery = [self.support * w for w in self.weights]
-        if mediator.embargo_enforcement.any():
+        if mediator.embargoing:
             stopped = m.streams.uniform(m.steps, f"{self.name}/embargo") < mediator.embargo_enforcement
             delivery = [rules.under_embargo(d, mediator.embargo_cap, stopped) for d in delivery]
         self.delivery = delivery if surge is None else [d + surge for d in delivery]
@@ -296,7 +310,7 @@ class Backer(Agent):
         self.provided = [
             rules.provided_after_day(p, d, turnover) for p, d in zip(self.provided, self.delivery, strict=True)
         ]
-        if self.pressure_decay.any():
+        if self.decaying:
             self.pressure = rules.decay_pressure(self.pressure, self.pressure_decay)
         if self.domestic_limit is not None:  # its public counts the cost while a limit is in force
             self.cost = self.cost + sum(self.delivery) + self.forces * b["force_upkeep"]
@@ -318,6 +332,8 @@ class Backer(Agent):
         if self.red_line is not None:
             self.red_line = np.where(where, np.nan, self.red_line)
         self.withdrawn |= where
+        self.has_withdrawn = True
+        self.refresh()
 
 
 class Mediator(Agent):
@@ -335,8 +351,15 @@ class Mediator(Agent):
         self.inducement_days = facts["inducement_days"].copy()
         self.embargo_cap = facts["embargo_cap"].copy()
         self.embargo_enforcement = facts["embargo_enforcement"].copy()
+        self.refresh()
         self.talk_days = set(talk_days)
         self.term_days = int(term_days)
+
+    def refresh(self) -> None:
+        """Note which of its strategies are in play, once after the day's events."""
+        self.embargoing = bool(self.embargo_enforcement.any())
+        self.inducing = bool(self.inducements.any())
+        self.formulating = bool(self.formulation.any())
 
     def convene(self, worlds: np.ndarray | None = None, renewal: bool = False) -> np.ndarray:
         """Put a truce to the parties in ``worlds`` (default: all); each signatory signs or walks
@@ -357,7 +380,7 @@ class Mediator(Agent):
             binds = m.streams.uniform(m.steps, f"{backer.name}/signs_for") < backer.signs_for_clients
             for client in backer.clients:
                 bound[client.name] |= binds
-        formulating = (self.formulation > 0).any()
+        formulating = self.formulating
         for faction in m.factions:
             offer = rules.proposal(faction.control, faction.power, b["proposal_power_weight"])
             if formulating:

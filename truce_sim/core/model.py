@@ -103,6 +103,7 @@ class TruceModel(mesa.Model):
         self.initiator = np.full(shape, -1, dtype=np.int8)  # first to authorise violations in this truce
         self._update_balance(initial=True)
         # talks on day 1 weigh the balance ahead and their backers' leverage, as on later days
+        self.compliance_credit = np.ones(shape)  # kept at 1 while no backer conditions its support
         self._deliver_support()
         self._project_balance()
         self._weigh_the_truce()
@@ -228,8 +229,13 @@ class TruceModel(mesa.Model):
     def step(self) -> None:
         """One day in MODEL.md's order (section 3)."""
         day = self.steps
-        for op, agent, attr, values, bounds in self.events.get(day, ()):
+        events = self.events.get(day, ())
+        for op, agent, attr, values, bounds in events:
             self._apply_event(op, agent, attr, values, bounds)
+        if events:
+            for agent in {id(a): a for _, a, _, _, _ in events}.values():
+                if hasattr(agent, "refresh"):
+                    agent.refresh()
         formed = None
         if day in self.mediator.talk_days:
             self._weigh_the_truce()
@@ -253,7 +259,7 @@ class TruceModel(mesa.Model):
                 expired = due & ~self.mediator.convene(due, renewal=True)
         act = "shuffle_do" if self.shuffle_agents else "do"
         if self.backers:
-            if self.guarantees or any(backer.conditionality.any() for backer in self.backers):
+            if self.guarantees or any(backer.conditioned for backer in self.backers):
                 seen = self._seen_defecting(day)
                 self._keep_guarantees(seen, formed)
                 for backer in self.backers:
@@ -282,9 +288,10 @@ class TruceModel(mesa.Model):
         same for every faction."""
         b, mediator = self.behaviour, self.mediator
         self.trust_level = rules.trust(self.truce_age, b["consolidation_days"])
-        if mediator.inducements.any():
+        self.inducing = mediator.inducing
+        if self.inducing:
             self.inducement_level = rules.inducement(mediator.inducements, self.truce_age, mediator.inducement_days)
-        else:
+        else:  # none offered: a zero term, shared by every faction and never written to
             self.inducement_level = np.zeros(self.in_truce.shape)
 
     def _seen_defecting(self, day: int) -> dict[str, np.ndarray]:
@@ -331,9 +338,10 @@ class TruceModel(mesa.Model):
 
     def _deliver_support(self) -> None:
         b = self.behaviour
-        self.compliance_credit = rules.compliance_credit(
-            self.mediator.monitoring, b["false_blame"], b["punishment_days"]
-        )
+        if any(backer.conditioned for backer in self.backers):  # only conditioned support uses it
+            self.compliance_credit = rules.compliance_credit(
+                self.mediator.monitoring, b["false_blame"], b["punishment_days"]
+            )
         for f in self.factions:
             f.supply = np.zeros_like(f.strength)
             if self.guarantees:
@@ -368,7 +376,7 @@ class TruceModel(mesa.Model):
         b = self.behaviour
         ahead = {f.name: f.own_supply * (1.0 - f.sanctioned) if self.pressing else f.own_supply for f in self.factions}
         mediator = self.mediator
-        embargo = (mediator.embargo_enforcement > 0).any()
+        embargo = mediator.embargoing
         for backer in self.backers:
             for client, rate in zip(backer.clients, backer.projected_delivery(), strict=False):
                 if embargo:

@@ -155,7 +155,10 @@ def compliance_credit(monitoring, false_blame, punishment_days) -> np.ndarray:
 
 def stock_dependence(provided, strength) -> np.ndarray:
     """Share of a faction's capability that one backer provided (stocks, not today's flow)."""
-    return np.clip(np.divide(provided, strength, out=np.ones_like(provided, dtype=float), where=strength > 0), 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = provided / strength
+    # fmin and fmax pass over NaN: a faction with no strength left depends wholly on its backer
+    return np.fmax(np.fmin(share, 1.0), 0.0)
 
 
 def provided_after_day(provided, delivered, turnover) -> np.ndarray:
@@ -284,30 +287,42 @@ def offensive_terms(p, control, believed_power, demand, shift, grievance, war_co
     }
 
 
+def _total(terms: dict, keys) -> np.ndarray | float:
+    """The sum of the terms named in ``keys`` that are present, added in place in their order."""
+    total: np.ndarray | float = 0.0
+    for k in keys:
+        if k in terms:
+            if isinstance(total, np.ndarray):
+                total += terms[k]
+            else:
+                total = np.array(terms[k], dtype=float) + total
+    return total
+
+
 def offensive_value(terms: dict) -> np.ndarray:
     """Value of an offensive relative to holding: its pushes minus its restraints."""
-    push = sum(terms[k] for k in OFFENSIVE_TERMS if k in terms)
-    restraint = sum(terms[k] for k in RESTRAINT_TERMS if k in terms)
-    return push - restraint
+    value = _total(terms, OFFENSIVE_TERMS)
+    value -= _total(terms, RESTRAINT_TERMS)
+    return np.asarray(value)
 
 
-def violate_value(terms: dict, monitoring, b) -> np.ndarray:
+def violate_value(terms: dict, monitoring, b, offensive=None) -> np.ndarray:
     """Value of authorising limited attacks relative to holding.
 
     Violations serve a share of the offensive's motives and bear the same share of its war,
     leverage, trust, benefit and signature costs; they need no mobilisation and cross no red line
     (red lines bind offensives), but verified attribution (monitoring) costs the violator. A
     violation its backers see costs the whole of their conditioned support and of a joint
-    guarantee, so those costs are borne with the chance of being seen.
+    guarantee, so those costs are borne with the chance of being seen. ``offensive``, where
+    already computed from the same terms, is reused.
     """
-    partial = {k: v for k, v in terms.items() if k not in ("mobilisation", "red_line") + SEEN_TERMS}
-    seen = sum(terms[k] for k in SEEN_TERMS if k in terms) * detection_chance(monitoring, b["backer_detection"])
-    return (
-        b["violate_share"] * offensive_value(partial)
-        - seen
-        - b["violate_threshold"]
-        - b["monitoring_cost"] * monitoring
-    )
+    unshared = ("mobilisation", "red_line") + SEEN_TERMS
+    if offensive is None:
+        partial = offensive_value({k: v for k, v in terms.items() if k not in unshared})
+    else:  # the same sum: the offensive's value with the unshared restraints given back
+        partial = offensive + _total(terms, unshared)
+    seen = _total(terms, SEEN_TERMS) * detection_chance(monitoring, b["backer_detection"])
+    return b["violate_share"] * partial - seen - b["violate_threshold"] - b["monitoring_cost"] * monitoring
 
 
 def readiness_after_day(readiness, intent, mobilisation_days) -> np.ndarray:

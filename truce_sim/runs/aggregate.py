@@ -44,7 +44,7 @@ class DailyAggregates:
         self.count: dict[str, np.ndarray] = {}  # per day: how many worlds had the flag
         self.total: dict[str, np.ndarray] = {}  # per day: fixed-point or integer sums
         self.hist: dict[str, np.ndarray] = {}  # per day and bin: counts
-        self._buffers: tuple[np.ndarray, np.ndarray] | None = None  # scratch for decision terms
+        self._buffers: np.ndarray | None = None  # scratch for decision terms
         dtype = count_type(most)
         for name in self.factions:
             for var in ("power", "control"):
@@ -90,20 +90,21 @@ class DailyAggregates:
     def add_decisions(self, day: int, terms: dict[str, np.ndarray], in_truce: np.ndarray) -> None:
         """Add one day's decision terms of a batch: per faction, a (terms, worlds) array, summed
         separately over the worlds that were in truce when they chose and those at war."""
-        truce = in_truce.astype(np.int64)
+        states = np.stack([in_truce, ~in_truce], axis=1).astype(np.float64)
         self._count(day, "deciding_in_truce", in_truce)
         self._count(day, "deciding", np.ones_like(in_truce))
         for name, values in terms.items():
-            # each world's terms truncated to multiples of 2**-20, as integers: their sums are
-            # exact and order-free. Written into buffers kept for the batch: fresh arrays of this
-            # size every day cost more than the arithmetic.
-            if self._buffers is None or self._buffers[0].shape != values.shape:
-                self._buffers = (np.empty(values.shape), np.empty(values.shape, dtype=np.int64))
-            scaled, fixed = self._buffers
+            # each world's terms truncated to multiples of 2**-20: whole numbers, whose sums below
+            # 2**53 a float64 holds exactly, in any order of addition, so a matrix product may add
+            # them as it likes. Written into a buffer kept for the batch: fresh arrays of this size
+            # every day cost more than the arithmetic.
+            if self._buffers is None or self._buffers.shape != values.shape:
+                self._buffers = np.empty(values.shape)
+            scaled = self._buffers
             np.multiply(values, TERM_FIXED_POINT, out=scaled)
-            np.copyto(fixed, scaled, casting="unsafe")
-            in_truce_sum = fixed @ truce
-            for state, sums in (("truce", in_truce_sum), ("war", fixed.sum(axis=1) - in_truce_sum)):
+            np.trunc(scaled, out=scaled)
+            by_state = (scaled @ states).astype(np.int64)
+            for state, sums in (("truce", by_state[:, 0]), ("war", by_state[:, 1])):
                 key = f"terms_{state}_{name}"
                 if key not in self.total:
                     self.total[key] = np.zeros((self.days, len(sums)), dtype=np.int64)
