@@ -202,6 +202,21 @@ def test_a_backer_forces_fight_beside_its_client(tmp_path):
     assert (west.power > faction(plain, "west").power).all()
 
 
+def test_a_world_without_forces_is_the_same_alone_as_beside_worlds_with_them(tmp_path):
+    # forces drawn from a normal clipped at 0: about half the worlds have none at all; a world's
+    # path must not depend on whether its batch holds any world with forces
+    sets = [*AGGRESSOR, "backers.patron_west.forces={normal: [0.0, 0.2]}"]  # and fighting
+    batch = steps(model(tmp_path, sets=sets, replicates=64), 40)
+    drawn = batch.drawn["backers.patron_west.forces"]
+    world = int(np.flatnonzero(drawn == 0)[0])
+    path = tmp_path / "alone.yaml"
+    path.write_text(TWO_SIDES)
+    alone = TruceModel(sim.load_scenario(path, sets), replicate_ids=[world], keep_history=False)
+    steps(alone, 40)
+    for f, g in zip(batch.factions, alone.factions, strict=True):
+        assert f.strength[world] == g.strength[0] and f.control[world] == g.control[0]
+
+
 def test_a_backer_withdraws_past_its_domestic_limit(tmp_path):
     # support 0.01 a day: a limit of 0.2 breaks between 0.1 and 0.3, that is on days 10 to 30
     m = steps(model(tmp_path, sets=["backers.patron_west.domestic_limit=0.2"]), 40)

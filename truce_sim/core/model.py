@@ -207,7 +207,8 @@ class TruceModel(mesa.Model):
             for backer in group:
                 backer.guarantor = True
         self.pressing = any(b.pressed for b in self.backers)  # a backer presses a faction it does not arm
-        self.has_forces = any((b.forces > 0).any() for b in self.backers) or any(
+        # from the scenario, not from the worlds drawn: a world must take the same path in any batch
+        self.has_forces = any(spec.get("forces") not in (None, 0, 0.0) for spec in s.backers.values()) or any(
             path.endswith(".forces") for e in s.events for op in (e.set, e.scale, e.add) for path in op
         )
 
