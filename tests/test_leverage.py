@@ -217,6 +217,70 @@ def test_a_world_without_forces_is_the_same_alone_as_beside_worlds_with_them(tmp
         assert f.strength[world] == g.strength[0] and f.control[world] == g.control[0]
 
 
+def test_sanctions_ease_the_same_in_a_world_alone_and_in_a_batch(tmp_path):
+    # a broker that presses east and withdraws at a world-drawn limit: once every world of a
+    # small batch has withdrawn, what it withheld must keep easing as it does in a large batch
+    sets = [
+        "factions.east.war_cost=0",
+        "factions.east.belief_bias=0.5",
+        "behaviour.decision_noise=0.01",
+        "backers.broker.support=0.01",
+        "backers.broker.domestic_limit={uniform: [0.05, 1.5]}",
+    ]
+    batch = steps(model(tmp_path, PRESSING, sets=sets, replicates=32), 60)
+    path = tmp_path / "pressing_alone.yaml"
+    path.write_text(PRESSING)
+    for world in range(32):
+        alone = steps(TruceModel(sim.load_scenario(path, sets), replicate_ids=[world], keep_history=False), 60)
+        assert faction(alone, "east").sanctioned[0] == faction(batch, "east").sanctioned[world], world
+        assert faction(alone, "east").strength[0] == faction(batch, "east").strength[world], world
+
+
+def test_guarantors_linked_through_another_guarantee_together(tmp_path):
+    three = edit(
+        TWO_SIDES,
+        "mediator: {",
+        "  third: {clients: [west], support: 0.01, truce_preference: 0.6, pressure: 0.6,\n"
+        "          guarantees_with: [patron_east]}\nmediator: {",
+    )
+    three = edit(
+        three, "credibility: 1.0}\n  patron_east", "credibility: 1.0,\n  guarantees_with: [patron_east]}\n  patron_east"
+    )
+    m = model(tmp_path, three, replicates=5)
+    # patron_west - patron_east - third: one guarantee of three, each backer in it once
+    assert [[b.name for b in group] for group in m.guarantees] == [["patron_west", "patron_east", "third"]]
+    # a violation seen by every guarantor cuts restraint once, by guarantee_doubt (0.5)
+    for f in m.factions:
+        f.choice[:] = rules.VIOLATE
+    steps(m, 1)
+    doubted = backer(m, "patron_east").restraining
+    assert ((doubted == 0.5) | (doubted == 1.0)).all()
+
+
+def test_a_withdrawn_backer_ignores_later_conditions(tmp_path):
+    text = (
+        PRESSING
+        + "events:\n"
+        + "".join(f"  - {{day: {d}, set: {{backers.broker.conditionality: 0.8}}}}\n" for d in range(40, 60))
+    )
+    sets = ["backers.broker.support=0.01", "backers.broker.domestic_limit=0.05"]
+    m = model(tmp_path, text, sets=sets, replicates=20)
+    steps(m, 39)
+    assert backer(m, "broker").withdrawn.all()
+    for _ in range(20):
+        faction(m, "east").choice[:] = rules.OFFENSIVE
+        steps(m, 1)
+    assert not backer(m, "broker").withheld["east"].any()
+    assert not faction(m, "east").sanctioned.any()
+
+
+def test_an_event_scaling_an_unstated_red_line_credibility_starts_from_credibility(tmp_path):
+    text = TWO_SIDES + "events:\n  - {day: 2, scale: {backers.patron_east.red_line_credibility: 0.5}}\n"
+    m = steps(model(tmp_path, text, sets=["backers.patron_east.red_line=0.45"], replicates=10), 3)
+    np.testing.assert_array_equal(backer(m, "patron_east").red_line_credibility, 0.5)  # credibility 1 x 0.5
+    assert np.isfinite(faction(m, "west").terms["red_line"]).all()
+
+
 def test_a_backer_withdraws_past_its_domestic_limit(tmp_path):
     # support 0.01 a day: a limit of 0.2 breaks between 0.1 and 0.3, that is on days 10 to 30
     m = steps(model(tmp_path, sets=["backers.patron_west.domestic_limit=0.2"]), 40)

@@ -98,3 +98,19 @@ def test_workers_from_an_interactive_session():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["40", "21"]
+
+
+def test_decision_terms_sum_exactly_even_when_large():
+    """Terms are summed as whole multiples of 2**-20; where their sums pass what a float64 holds
+    exactly (2**53), they are added as integers instead. Terms of up to 4e6 (a war cost of 1e6
+    is legal) in 10,000 worlds pass it: the sums must still equal the integer sums exactly."""
+    from truce_sim.runs.aggregate import TERM_FIXED_POINT, DailyAggregates
+
+    rng = np.random.default_rng(0)
+    values = rng.random((3, 10_000)) * 4e6
+    in_truce = rng.random(10_000) < 0.5
+    aggregates = DailyAggregates(["x"], [], 1)
+    aggregates.add_decisions(0, {"x": values}, in_truce)
+    exact = np.trunc(values * TERM_FIXED_POINT).astype(np.int64)
+    np.testing.assert_array_equal(aggregates.total["terms_truce_x"][0], exact[:, in_truce].sum(axis=1))
+    np.testing.assert_array_equal(aggregates.total["terms_war_x"][0], exact[:, ~in_truce].sum(axis=1))

@@ -264,13 +264,17 @@ class Backer(Agent):
         """Carry out threats against clients and pressed factions seen defecting yesterday (or,
         for a war-seeking backer, seen holding), each with the chance its credibility gives."""
         m, b = self.model, self.model.behaviour
-        if not self.conditioned:
+        if not (self.conditioned or self.withholding):
             return
+        # what it withheld eases in every world each day, whether or not any world of the batch
+        # still has conditions: a world's arithmetic must not depend on its batch
         wants_truce = self.truce_preference > 0
         for target in self.clients + list(self.pressed):
-            defected = np.where(wants_truce, seen[target.name], m.in_truce & ~seen[target.name])
-            carried = m.streams.uniform(m.steps, f"{self.name}/enforce/{target.name}") < self.credibility
-            punished = defected & carried & (self.truce_preference != 0) & (self.restraining > 0)
+            punished = np.zeros(self.support.shape, dtype=bool)
+            if self.conditioned:
+                defected = np.where(wants_truce, seen[target.name], m.in_truce & ~seen[target.name])
+                carried = m.streams.uniform(m.steps, f"{self.name}/enforce/{target.name}") < self.credibility
+                punished = defected & carried & (self.truce_preference != 0) & (self.restraining > 0)
             self.withheld[target.name] = rules.withheld_after_day(
                 self.withheld[target.name], punished, self.conditionality, b["punishment_days"]
             )
@@ -280,8 +284,6 @@ class Backer(Agent):
         """Escalate, deliver support (less what it withholds, held to an enforced embargo),
         intervene at the red line; bear the cost; then pressure decays."""
         m, b = self.model, self.model.behaviour
-        if self.has_withdrawn:  # a backer that has withdrawn stays out, whatever events say
-            self.withdraw(self.withdrawn, again=True)
         if self.escalating:
             losing = sum(
                 w * rules.losing(c.initial_control - c.control, c.trend, b["escalation_sensitivity"])
@@ -331,6 +333,8 @@ class Backer(Agent):
             self.announced_support = self.announced_support * keep
         if self.red_line is not None:
             self.red_line = np.where(where, np.nan, self.red_line)
+        for target, withheld in self.withheld.items():  # nor does it sanction anyone any more
+            self.withheld[target] = withheld * keep
         self.withdrawn |= where
         self.has_withdrawn = True
         self.refresh()

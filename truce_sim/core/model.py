@@ -197,14 +197,19 @@ class TruceModel(mesa.Model):
                 backer.withheld[target] = np.zeros(n)
             self.backers.append(backer)
         # co-guarantees: groups of backers each of which restrains its clients as far as the others do
-        by_backer = {b.name: b for b in self.backers}
-        self.guarantees: list[list[Backer]] = []
+        # guarantors linked through others guarantee together: the groups are the connected
+        # components of guarantees_with, each backer in one, in scenario order
+        group_of = {name: {name} for name in s.backers}
         for name, spec in s.backers.items():
-            group = sorted({name, *spec.get("guarantees_with", ())})
-            if len(group) > 1 and [b.name for g in self.guarantees for b in g].count(name) == 0:
-                self.guarantees.append([by_backer[g] for g in group])
-        for group in self.guarantees:
-            for backer in group:
+            for other in spec.get("guarantees_with", ()):
+                joined = group_of[name] | group_of[other]
+                for member in joined:
+                    group_of[member] = joined
+        self.guarantees: list[list[Backer]] = []
+        for members in {id(g): g for g in group_of.values() if len(g) > 1}.values():
+            self.guarantees.append([b for b in self.backers if b.name in members])
+        for guarantors in self.guarantees:
+            for backer in guarantors:
                 backer.guarantor = True
         self.pressing = any(b.pressed for b in self.backers)  # a backer presses a faction it does not arm
         # from the scenario, not from the worlds drawn: a world must take the same path in any batch
@@ -237,6 +242,9 @@ class TruceModel(mesa.Model):
             for agent in {id(a): a for _, a, _, _, _ in events}.values():
                 if hasattr(agent, "refresh"):
                     agent.refresh()
+            for backer in self.backers:  # a backer that has withdrawn stays out, whatever events say
+                if backer.has_withdrawn:
+                    backer.withdraw(backer.withdrawn, again=True)
         formed = None
         if day in self.mediator.talk_days:
             self._weigh_the_truce()
@@ -279,6 +287,8 @@ class TruceModel(mesa.Model):
         current = getattr(agent, attr)
         if current is None and attr == "announced_support":  # none announced: today's support
             current = agent.support
+        if current is None and attr == "red_line_credibility":  # none stated: its credibility
+            current = agent.credibility
         if current is None:  # a red line drawn for the first time
             current = np.full(values.shape, np.nan)
         new = values if op == "set" else current * values if op == "scale" else current + values

@@ -24,9 +24,11 @@ SHARE_BINS = 1024
 SUPPORT_EDGES = np.geomspace(1e-6, 1e4, 4097)  # bin 0 also holds everything below 1e-6
 COUNT_BINS = 4096
 FIXED_POINT = float(2**32)  # means are sums of values rounded to 2**-32
-# Decision terms are summed rounded to 2**-20: a term of 100 in 10 million worlds over a batch
-# still fits in 64 bits, and the resolution (1e-6) is far below any term that matters.
+# Decision terms are summed truncated to 2**-20 (a resolution far below any term that matters):
+# whole numbers, whose sums a float64 holds exactly while they stay below 2**53 (a term of 1,000
+# in 8 million worlds), and an int64 beyond that.
 TERM_FIXED_POINT = float(2**20)
+EXACT_FLOAT = float(2**53)
 STATES = ("truce", "war")  # decision terms are averaged separately over worlds in truce and at war
 
 
@@ -103,7 +105,12 @@ class DailyAggregates:
             scaled = self._buffers
             np.multiply(values, TERM_FIXED_POINT, out=scaled)
             np.trunc(scaled, out=scaled)
-            by_state = (scaled @ states).astype(np.int64)
+            if max(scaled.max(), -scaled.min()) * scaled.shape[1] < EXACT_FLOAT:
+                by_state = (scaled @ states).astype(np.int64)
+            else:  # terms too large for a float64's exact sums: add as integers
+                fixed = scaled.astype(np.int64)
+                in_truce_sum = fixed @ in_truce.astype(np.int64)
+                by_state = np.stack([in_truce_sum, fixed.sum(axis=1) - in_truce_sum], axis=1)
             for state, sums in (("truce", by_state[:, 0]), ("war", by_state[:, 1])):
                 key = f"terms_{state}_{name}"
                 if key not in self.total:
