@@ -105,35 +105,6 @@ def test_contest_power_negative_strength_counts_as_zero():
     np.testing.assert_allclose(rules.contest_power(col(-1.0, 1.0), 1.0), col(0.0, 1.0))
 
 
-# --- strongest_rival, parity -------------------------------------------------------------------
-def test_strongest_rival():
-    # for 3 (top) the rival is 2; for 1 and 2 it is 3
-    np.testing.assert_array_equal(rules.strongest_rival(col(3.0, 1.0, 2.0)), col(2.0, 3.0, 3.0))
-
-
-def test_strongest_rival_tie_at_the_top():
-    # two factions both at the top: each one's strongest rival is the other, equally strong
-    np.testing.assert_array_equal(rules.strongest_rival(col(2.0, 2.0, 1.0)), col(2.0, 2.0, 2.0))
-
-
-def test_strongest_rival_per_world():
-    values = np.array([[0.1, 0.6], [0.9, 0.3], [0.0, 0.1]])
-    np.testing.assert_array_equal(rules.strongest_rival(values), [[0.9, 0.3], [0.1, 0.6], [0.9, 0.6]])
-
-
-def test_strongest_rival_single_faction_is_zero():
-    np.testing.assert_array_equal(rules.strongest_rival(col(0.8)), col(0.0))
-
-
-def test_parity():
-    # 1 - |P_i - max rival|: even balance 1, all-or-nothing 0, 0.7 vs 0.3 -> 0.6
-    np.testing.assert_allclose(rules.parity(col(0.5, 0.5)), col(1.0, 1.0))
-    np.testing.assert_allclose(rules.parity(col(1.0, 0.0)), col(0.0, 0.0))
-    np.testing.assert_allclose(rules.parity(col(0.7, 0.3)), col(0.6, 0.6))
-    # three factions 0.5/0.3/0.2: rivals 0.3/0.5/0.5 -> 0.8/0.8/0.7
-    np.testing.assert_allclose(rules.parity(col(0.5, 0.3, 0.2)), col(0.8, 0.8, 0.7))
-
-
 # --- coalition_power, contest_parity -------------------------------------------------------------
 ENEMIES_2 = 1 - np.eye(2)
 
@@ -185,9 +156,9 @@ def test_coalition_power_without_enemies_is_whole():
 def test_contest_parity():
     # 1 - |2P - 1|: an even contest 1, all-or-nothing 0, 0.75 -> 0.5
     np.testing.assert_allclose(rules.contest_parity(np.array([0.5, 1.0, 0.0, 0.75, 0.25])), [1, 0, 0, 0.5, 0.5])
-    # with two factions it is the parity against the strongest rival
+    # with two factions it is the parity against the rival, 1 - |P_i - P_j|
     power = rules.contest_power(np.random.default_rng(1).uniform(0, 3, size=(2, 200)), 1.5)
-    np.testing.assert_allclose(rules.contest_parity(power), rules.parity(power))
+    np.testing.assert_allclose(rules.contest_parity(power), 1.0 - np.abs(power - power[::-1]))
 
 
 # --- the balance ahead and beliefs ---------------------------------------------------------------
@@ -665,19 +636,6 @@ def test_decay_pressure():
     for _ in range(10):
         p = rules.decay_pressure(p, 0.05)
     assert p == pytest.approx(0.8 * 0.95**10)
-
-
-def test_dependence():
-    d = rules.dependence
-    # nothing delivered: 0
-    assert d(np.array([0.0]), np.array([1.0]), np.array([0.0]))[0] == 0.0
-    # the only supplier (no own supply, all deliveries its own): 1
-    assert d(np.array([0.5]), np.array([0.0]), np.array([0.5]))[0] == 1.0
-    # 1 of own 1 + delivered 3: 1/4
-    assert d(np.array([1.0]), np.array([1.0]), np.array([3.0]))[0] == pytest.approx(0.25)
-    # no supply at all: 0, and no division warning
-    with np.errstate(all="raise"):
-        assert d(np.array([0.0]), np.array([0.0]), np.array([0.0]))[0] == 0.0
 
 
 # --- talks and deterrence --------------------------------------------------------------------------

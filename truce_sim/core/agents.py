@@ -148,7 +148,9 @@ class Faction(Agent):
         terms["red_line"] = self.deterrence(chance)
         terms["trust"] = b["consolidation_value"] * m.trust_level * in_truce
         terms["benefits"] = self.holding_benefit * in_truce
-        terms["inducement"] = m.inducement_level * (in_truce & self.signed) if m.inducing else m.inducement_level
+        terms["inducement"] = (
+            m.inducement_level * (in_truce & self.signed) if m.mediator.inducing else m.inducement_level
+        )
         terms["signature"] = b["signed_cost"] * self.signed
         return terms
 

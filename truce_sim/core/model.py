@@ -104,6 +104,7 @@ class TruceModel(mesa.Model):
         self._update_balance(initial=True)
         # talks on day 1 weigh the balance ahead and their backers' leverage, as on later days
         self.compliance_credit = np.ones(shape)  # kept at 1 while no backer conditions its support
+        self._no_inducement = np.zeros(shape)
         self._deliver_support()
         self._project_balance()
         self._weigh_the_truce()
@@ -299,11 +300,10 @@ class TruceModel(mesa.Model):
         same for every faction."""
         b, mediator = self.behaviour, self.mediator
         self.trust_level = rules.trust(self.truce_age, b["consolidation_days"])
-        self.inducing = mediator.inducing
-        if self.inducing:
+        if mediator.inducing:
             self.inducement_level = rules.inducement(mediator.inducements, self.truce_age, mediator.inducement_days)
         else:  # none offered: a zero term, shared by every faction and never written to
-            self.inducement_level = np.zeros(self.in_truce.shape)
+            self.inducement_level = self._no_inducement
 
     def _seen_defecting(self, day: int) -> dict[str, np.ndarray]:
         """What backers see of each faction's conduct yesterday: one public record per faction

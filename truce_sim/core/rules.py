@@ -25,22 +25,6 @@ def contest_power(strength: np.ndarray, exponent) -> np.ndarray:
     return np.divide(weight, total, out=equal, where=total > 0)
 
 
-def strongest_rival(values: np.ndarray) -> np.ndarray:
-    """For each faction (axis 0), the largest value among the other factions."""
-    if values.shape[0] == 1:
-        return np.zeros_like(values)
-    if values.shape[0] == 2:  # the common case: each faction's rival is the other
-        return values[::-1].copy()
-    order = np.sort(values, axis=0)
-    top, second = order[-1], order[-2]
-    return np.where(values >= top, second, top)
-
-
-def parity(power: np.ndarray) -> np.ndarray:
-    """1 at an even balance with the strongest rival, falling to 0 when one side holds it all."""
-    return 1.0 - np.abs(power - strongest_rival(power))
-
-
 def contest_parity(power: np.ndarray) -> np.ndarray:
     """1 where a faction's contest against its enemies is even, falling to 0 when one side wins it all."""
     return 1.0 - np.abs(2.0 * power - 1.0)
@@ -438,12 +422,6 @@ def escalate(support, max_support, escalation, losing_) -> np.ndarray:
 def decay_pressure(pressure, decay) -> np.ndarray:
     """Leverage fades as the backer's attention moves on (Beardsley's mediation dilemma)."""
     return pressure * (1.0 - decay)
-
-
-def dependence(delivered, own_supply, total_delivered) -> np.ndarray:
-    """Share of a faction's supply that one backer provides."""
-    total = own_supply + total_delivered
-    return np.divide(delivered, total, out=np.zeros_like(delivered, dtype=float), where=total > 0)
 
 
 # --- talks ------------------------------------------------------------------------------------
