@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import truce_sim as sim
 from truce_sim.validity import targets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +27,14 @@ backers:
   russia: {clients: [lna], support: 0.01, pressure: 0.4, credibility: 0.6}
 mediator: {monitoring: 0.1, talks: [1, 7]}
 """
+
+
+def scenario_from_text(tmp_path, text: str, sets=(), scales=None):
+    """A scenario from YAML ``text`` with ``--set``-style overrides and ``--scale``-style factors,
+    each written to its own file so that a test can load several."""
+    path = tmp_path / f"scenario_{len(list(tmp_path.glob('scenario_*.yaml')))}.yaml"
+    path.write_text(text)
+    return sim.load_scenario(path, list(sets), scales)
 
 
 def edit(text: str, old: str, new: str) -> str:

@@ -20,7 +20,7 @@ from truce_sim.core.model import TruceModel
 from truce_sim.core.scenario import Scenario
 from truce_sim.runs.survival import daily_hazard
 
-from .conftest import edit
+from .conftest import edit, scenario_from_text
 
 TWO_SIDES = """\
 name: leverage_case
@@ -35,10 +35,10 @@ mediator: {monitoring: 0.0, talks: [1]}
 """
 
 
-def model(tmp_path, text: str = TWO_SIDES, sets=(), replicates: int = 200, scales=None) -> TruceModel:
-    path = tmp_path / f"case_{len(list(tmp_path.glob('case_*.yaml')))}.yaml"
-    path.write_text(text)
-    return TruceModel(sim.load_scenario(path, list(sets), scales), replicates=replicates, keep_history=False)
+def model(tmp_path, text: str = TWO_SIDES, sets=(), replicates: int = 200, scales=None, replicate_ids=None):
+    """A model of ``text`` with overrides, ``replicates`` worlds (or the worlds ``replicate_ids``)."""
+    scenario = scenario_from_text(tmp_path, text, sets, scales)
+    return TruceModel(scenario, replicates=replicates, replicate_ids=replicate_ids, keep_history=False)
 
 
 def steps(m: TruceModel, days: int) -> TruceModel:
@@ -209,10 +209,7 @@ def test_a_world_without_forces_is_the_same_alone_as_beside_worlds_with_them(tmp
     batch = steps(model(tmp_path, sets=sets, replicates=64), 40)
     drawn = batch.drawn["backers.patron_west.forces"]
     world = int(np.flatnonzero(drawn == 0)[0])
-    path = tmp_path / "alone.yaml"
-    path.write_text(TWO_SIDES)
-    alone = TruceModel(sim.load_scenario(path, sets), replicate_ids=[world], keep_history=False)
-    steps(alone, 40)
+    alone = steps(model(tmp_path, sets=sets, replicate_ids=[world]), 40)
     for f, g in zip(batch.factions, alone.factions, strict=True):
         assert f.strength[world] == g.strength[0] and f.control[world] == g.control[0]
 
@@ -228,10 +225,8 @@ def test_sanctions_ease_the_same_in_a_world_alone_and_in_a_batch(tmp_path):
         "backers.broker.domestic_limit={uniform: [0.05, 1.5]}",
     ]
     batch = steps(model(tmp_path, PRESSING, sets=sets, replicates=32), 60)
-    path = tmp_path / "pressing_alone.yaml"
-    path.write_text(PRESSING)
     for world in range(32):
-        alone = steps(TruceModel(sim.load_scenario(path, sets), replicate_ids=[world], keep_history=False), 60)
+        alone = steps(model(tmp_path, PRESSING, sets=sets, replicate_ids=[world]), 60)
         assert faction(alone, "east").sanctioned[0] == faction(batch, "east").sanctioned[world], world
         assert faction(alone, "east").strength[0] == faction(batch, "east").strength[world], world
 

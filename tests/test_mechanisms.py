@@ -18,14 +18,12 @@ import truce_sim as sim
 from truce_sim.core import rules
 from truce_sim.core.model import DECISION_COLUMNS, TruceModel
 
-from .conftest import SMALL_SCENARIO, edit
+from .conftest import SMALL_SCENARIO, edit, scenario_from_text
 
 
 def scenario(tmp_path, text: str = SMALL_SCENARIO, sets=()):
     """A scenario from ``text`` with ``--set``-style overrides (each in its own file)."""
-    path = tmp_path / f"scenario_{len(list(tmp_path.glob('scenario_*.yaml')))}.yaml"
-    path.write_text(text)
-    return sim.load_scenario(path, overrides=list(sets))
+    return scenario_from_text(tmp_path, text, sets)
 
 
 def worlds(tmp_path, sets=(), text: str = SMALL_SCENARIO, replicates: int = 1000, steps: int = 60) -> pd.DataFrame:

@@ -66,11 +66,10 @@ def levers_of(scenario: Scenario) -> list[Lever]:
 
 def lever_scenario(base: Scenario, values: dict[str, float]) -> Scenario:
     """The base scenario with the levers' values; a withdrawal day adds an event."""
-    overrides = {k: float(v) for k, v in values.items() if k != WITHDRAW and not k.startswith(SCALE_PREFIX)}
     # a factor of 1 changes nothing: leaving it out spares a validation on every move of a slider
-    scales = {k[len(SCALE_PREFIX) :]: float(v) for k, v in values.items() if k.startswith(SCALE_PREFIX) and v != 1}
-    scenario = base.with_overrides(overrides) if overrides else base
-    scenario = scenario.with_scales(scales) if scales else scenario
+    scenario = base.with_values(
+        {k: v for k, v in values.items() if k != WITHDRAW and not (k.startswith(SCALE_PREFIX) and v == 1)}
+    )
     day = int(values.get(WITHDRAW, 0) or 0)
     if day > 0 and scenario.backers:
         raw = scenario.to_yaml_dict()

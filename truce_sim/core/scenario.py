@@ -199,6 +199,15 @@ class Scenario:
             scales=self.scales,
         )
 
+    def with_values(self, values: dict[str, float]) -> Scenario:
+        """A new scenario with the values of a sweep's point or the explorer's levers: each key is
+        a dotted path (its value replaces the field's, as ``--set``) or ``scale.PATH`` (a factor
+        of the field everywhere, as ``--scale``). Overrides apply first, then scales."""
+        overrides = {k: float(v) for k, v in values.items() if not k.startswith(SCALE_PREFIX)}
+        scales = {k[len(SCALE_PREFIX) :]: float(v) for k, v in values.items() if k.startswith(SCALE_PREFIX)}
+        scenario = self.with_overrides(overrides) if overrides else self
+        return scenario.with_scales(scales) if scales else scenario
+
     def with_scales(self, scales: dict[str, Any] | list | None) -> Scenario:
         """A new scenario with numeric fields multiplied everywhere, given as {path: factor} or
         ["PATH=FACTOR", ...]: the field's value (its default where the file leaves it out; an unset

@@ -128,11 +128,7 @@ class Sweep:
 
     def point_scenario(self, index: int) -> Scenario:
         row = self.points.iloc[index]
-        values = {p: float(row[p]) for p in self.paths}
-        overrides = {p: v for p, v in values.items() if not p.startswith(SCALE_PREFIX)}
-        scales = {p[len(SCALE_PREFIX) :]: v for p, v in values.items() if p.startswith(SCALE_PREFIX)}
-        scenario = self.base.with_overrides(overrides) if overrides else self.base
-        return scenario.with_scales(scales) if scales else scenario
+        return self.base.with_values({p: float(row[p]) for p in self.paths})
 
 
 def metric_names(scenario: Scenario, steps: int) -> list[str]:
