@@ -34,6 +34,10 @@ CASES = (
     Case("libya_2020_october", 800, 366, "held for years"),
     Case("syria_2016_september", 800, 60, "over on day 7"),
     Case("nagorno_karabakh_2020_november", 800, 366, "held about 1,043 days"),
+    Case("syria_2016_february", 800, 180, "rebel offensive day 51, Aleppo fighting from day 55"),
+    Case("ukraine_2015_minsk_ii", 800, 366, "held about 2,566 days, Debaltseve aside (days 0-3)"),
+    Case("yemen_2018_hodeidah", 800, 366, "held; no assault on the city for years"),
+    Case("sudan_2023_jeddah", 800, 60, "over about days 9-12"),
 )
 HISTORICAL = tuple(case.name for case in CASES)
 ARCHETYPES = ("stalemate_joint_pressure", "lopsided_unrestrained", "no_backer_pressure")
@@ -62,6 +66,11 @@ BRACKETS = (
     Bracket("libya_2020_october", "s365", "Libya Oct 2020: survival at 365 days", 0.7, 0.98),
     Bracket("syria_2016_september", "median", "Syria Sep 2016: median survival (days; known 7)", 3, 14),
     Bracket("nagorno_karabakh_2020_november", "s365", "Nagorno-Karabakh Nov 2020: survival at 365 days", 0.6, 0.98),
+    Bracket("syria_2016_february", "median", "Syria Feb 2016: median survival (days; known about 51)", 25, 120),
+    Bracket("syria_2016_february", "s180", "Syria Feb 2016: survival at 180 days", 0, 0.25),
+    Bracket("ukraine_2015_minsk_ii", "s365", "Ukraine Minsk II 2015: survival at 365 days", 0.55, 0.98),
+    Bracket("yemen_2018_hodeidah", "s365", "Yemen Hodeidah 2018: survival at 365 days", 0.4, 0.98),
+    Bracket("sudan_2023_jeddah", "median", "Sudan Jeddah 2023: median survival (days; known about 9-12)", 4, 21),
 )
 
 
