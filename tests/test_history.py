@@ -82,3 +82,41 @@ def test_nagorno_karabakh_holds_a_year(results):
     s365 = results["nagorno_karabakh_2020_november"].summary["survival_at"]["365"]
     held = bracket("nagorno_karabakh_2020_november", "s365")
     assert s365["lo"] >= held.lo and s365["p"] <= held.hi, s365
+
+
+# The four cases added with their brackets before their first run (docs/MODEL.md section 7). With
+# the calibrated defaults, Sudan lands in its bracket with room; Hodeidah's survival at 365 days
+# (0.41 on 1,000 worlds) sits on its bracket's lower bound, inside its own interval's reach, so it
+# is reported, not asserted; Syria February 2016 and Minsk II stay outside. Their tests fail
+# strictly the day they land, so that the report and these tests are brought up to date.
+OUTSIDE = {
+    "syria_2016_february": "the regime attacks as soon as it is mobilised (median about 7 days; bracket 25-120)",
+    "ukraine_2015_minsk_ii": "survival at 365 days about 0.45 (bracket 0.55-0.98)",
+}
+
+
+def _inside(summary, b) -> bool:
+    """A collapsed truce's median or a held one's survival inside its bracket, on the side the
+    record fixes with the 95% interval and on the other with the point estimate."""
+    if b.quantity == "median":
+        lo, hi = summary["median_survival_ci"]
+        return lo is not None and hi is not None and b.lo <= lo and hi <= b.hi
+    at = summary["survival_at"][b.quantity[1:]]
+    if b.lo == 0:  # a collapse: at most hi survive
+        return at["hi"] <= b.hi
+    return at["lo"] >= b.lo and at["p"] <= b.hi
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=pytest.mark.xfail(reason=OUTSIDE[c], strict=True)) if c in OUTSIDE else c
+        for c in ("syria_2016_february", "ukraine_2015_minsk_ii", "sudan_2023_jeddah")
+    ],
+)
+def test_added_cases_land_in_their_brackets(results, case):
+    from truce_sim.validity.targets import BRACKETS
+
+    summary = results[case].summary
+    for b in (b for b in BRACKETS if b.case == case):
+        assert _inside(summary, b), (b.label, summary["median_survival_ci"], summary["survival_at"])

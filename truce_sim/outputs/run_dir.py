@@ -50,13 +50,29 @@ def write_run_files(
     (d / "summary.json").write_text(json.dumps(s, indent=2) + "\n", encoding="utf-8")
     result.replicates.to_csv(d / "replicates.csv", index=False)
     result.timeseries.to_csv(d / "timeseries.csv", index=False, float_format="%.6g")
+    posterior = result.scenario.posterior
+    drawn = (
+        f"# Each world took {', '.join(posterior.constants)} from one of {posterior.draws} draws of the posterior "
+        f"{posterior.source} (sha256 {posterior.sha256[:16]}...), not from the values below.\n"
+        if posterior is not None
+        else ""
+    )
     resolved = (
         f"# Resolved scenario: the file, its overrides and scales, and every behavioural default.\n"
-        f"# Run with seed {result.seed} for {result.steps} days.\n" + result.scenario.to_yaml()
+        f"# Run with seed {result.seed} for {result.steps} days.\n" + drawn + result.scenario.to_yaml()
     )
     (d / "scenario.yaml").write_text(resolved, encoding="utf-8")
     title = f"{result.scenario.name}: {s['replicates']} worlds, seed {result.seed}"
-    plots.save(plots.survival_figure(result.replicates, f"Truce survival - {title}", result.steps), d, "survival")
+    band = None  # shaded when the band carries parameter uncertainty, not only the worlds' noise
+    if posterior is not None and "survival_band_lo" in result.timeseries:
+        band = (result.timeseries["day"], result.timeseries["survival_band_lo"], result.timeseries["survival_band_hi"])
+    plots.save(
+        plots.survival_figure(
+            result.replicates, f"Truce survival - {title}", result.steps, band, posterior.draws if posterior else None
+        ),
+        d,
+        "survival",
+    )
     plots.save(
         plots.dynamics_figure(
             result.timeseries, result.factions, result.backers, f"Balance, violations and support - {title}"
@@ -75,6 +91,7 @@ def write_run_files(
         "seed": result.seed,
         "replicates": s["replicates"],
         "steps": result.steps,
+        "posterior": posterior.record() if posterior is not None else None,
         "command": command if command is not None else sys.argv,
         "started": started,
         "finished": finished,

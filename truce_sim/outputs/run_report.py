@@ -36,6 +36,11 @@ def summary_lines(s: dict) -> list[tuple[str, str, str, object]]:
                 v["p"],
             )
         )
+    band = s.get("survival_band")
+    if band and s.get("posterior"):  # the parameter-uncertainty band (the world groups' band is in summary.json)
+        for day, v in band["at"].items():
+            text = f"{_pct(v['lo'])}-{_pct(v['hi'])} (5-95% across {band['groups']} posterior draws)"
+            lines.append((f"band at {day} days", text, f"survival_band.at.{day}.hi", v["hi"]))
     lines.append(("collapsed", _pct(s["collapse_share"]), "collapse_share", s["collapse_share"]))
     for kind in ("causes", "breakers"):
         if s[kind]:
@@ -86,7 +91,8 @@ def run_report(out_dir: Path, summary: dict, scenario_yaml: str, scenario) -> Pa
         ("The case", _case_brief(scenario, s)),
         (
             "Truce survival",
-            headline
+            _posterior_note(s)
+            + headline
             + figure("survival", "Kaplan-Meier truce survival with its 95% band, censoring marks and the median"),
         ),
         ("What broke the truce", causes if s["causes"] else "<p>No truce collapsed.</p>"),
@@ -124,6 +130,22 @@ def run_report(out_dir: Path, summary: dict, scenario_yaml: str, scenario) -> Pa
         page(f"{named}: {s['replicates']} worlds, seed {s['seed']}, {s['steps']} days", sections), encoding="utf-8"
     )
     return path
+
+
+def _posterior_note(s: dict) -> str:
+    """One sentence on the parameter uncertainty the curve carries, when a posterior was used."""
+    posterior, band = s.get("posterior"), s.get("survival_band")
+    if not posterior or not band:
+        return ""
+    k = posterior["draws"]
+    text = (
+        f"The curve carries parameter uncertainty from {posterior['file']} ({k} draws of its {posterior['rows']} "
+        f"rows, by weight, of {', '.join(posterior['constants'])}): world i takes the constants of draw i mod {k}, "
+        f"and the shaded band is the 5-95% range, day by day, of the Kaplan-Meier curves of the {k} groups of "
+        "worlds that share a draw."
+    )
+    file = html.escape(posterior["file"])
+    return f"<p class='posterior' data-key='posterior.file' data-value='{file}'>{html.escape(text)}</p>"
 
 
 def _caveats(caveats: list[str]) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from truce_sim.core.model import DECISION_COLUMNS, TruceModel
+from truce_sim.core.posterior import POSTERIOR_DRAWS
 from truce_sim.core.scenario import Scenario, load_scenario
 from truce_sim.runs.aggregate import DailyAggregates
 from truce_sim.runs.executors import LocalPool
@@ -123,9 +124,16 @@ def run_ensemble(
     timeseries = merged.table(scenario.start_date)
     decisions = merged.decisions(DECISION_COLUMNS, scenario.start_date)
     del merged
-    from truce_sim.runs.survival import summarise  # lifelines is slow to import; worker processes never need it
+    # lifelines is slow to import; worker processes never need it
+    from truce_sim.runs.survival import summarise, survival_band
 
-    summary = summarise(table, scenario.name, seed, steps, scenario.what_if, scenario.caveats())
+    # the band's groups: worlds that share a posterior draw (i % K), or as many groups without
+    # one, so that a run with a posterior and one without are read alike
+    posterior = scenario.posterior
+    groups = posterior.draws if posterior is not None else POSTERIOR_DRAWS
+    record = posterior.record() if posterior is not None else None
+    summary = summarise(table, scenario.name, seed, steps, scenario.what_if, scenario.caveats(), groups, record)
+    timeseries["survival_band_lo"], timeseries["survival_band_hi"] = survival_band(table, groups, steps)
     return EnsembleResult(
         scenario,
         seed,

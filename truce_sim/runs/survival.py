@@ -11,6 +11,9 @@ from lifelines.utils import median_survival_times
 
 SURVIVAL_DAYS = (30, 90, 180, 365)  # the days every summary, sweep metric and report reads survival at
 Z95 = 1.959963984540054  # two-sided 95% normal quantile, for every interval
+BAND_QUANTILES = (0.05, 0.95)  # the survival band: these quantiles of the K groups' curves, per day
+BAND_POSTERIOR = "posterior draws"
+BAND_WORLDS = "world groups (no posterior)"
 
 
 def kaplan_meier(replicates: pd.DataFrame, label: str = "truce") -> KaplanMeierFitter:
@@ -55,6 +58,53 @@ def daily_hazard(replicates: pd.DataFrame, start: int, end: int) -> dict:
     }
 
 
+def group_survival(replicates: pd.DataFrame, groups: int, steps: int) -> np.ndarray:
+    """The Kaplan-Meier curve of each group of worlds, world i in group ``i % groups``, on days
+    0..steps: an array (groups, steps + 1), NaN for a group without worlds.
+
+    The product-limit estimate computed for all groups at once (the same numbers lifelines gives
+    each group's rows): a world that collapsed on day d is an event at d, one that held is
+    censored at its last day, and S(t) is the product over days u <= t of 1 - events(u) / at risk(u)."""
+    days = replicates["survival_days"].to_numpy(dtype=np.int64)
+    collapsed = replicates["collapsed"].to_numpy(dtype=bool)
+    group = replicates["replicate"].to_numpy(dtype=np.int64) % groups
+    width = max(steps, int(days.max(initial=0))) + 1
+    cell = group * width + days
+    events = np.bincount(cell[collapsed], minlength=groups * width).reshape(groups, width)
+    exits = np.bincount(cell, minlength=groups * width).reshape(groups, width)
+    size = exits.sum(axis=1, keepdims=True)
+    at_risk = size - np.concatenate([np.zeros((groups, 1), dtype=np.int64), np.cumsum(exits, axis=1)[:, :-1]], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(at_risk > 0, 1.0 - events / np.maximum(at_risk, 1), 1.0)
+    curves = np.cumprod(factor, axis=1)[:, : steps + 1]
+    curves[size[:, 0] == 0] = np.nan
+    return curves
+
+
+def survival_band(replicates: pd.DataFrame, groups: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per day 0..steps, the 5% and 95% quantiles across the ``groups`` groups' Kaplan-Meier
+    curves (world i in group i % groups; groups without worlds left out)."""
+    curves = group_survival(replicates, groups, steps)
+    curves = curves[~np.isnan(curves[:, 0])]
+    lo, hi = np.quantile(curves, BAND_QUANTILES, axis=0)
+    return lo, hi
+
+
+def band_summary(replicates: pd.DataFrame, groups: int, steps: int, posterior: dict | None = None) -> dict:
+    """summary.json's ``survival_band``: what the band is, and its lo/hi at the survival days."""
+    lo, hi = survival_band(replicates, groups, steps)
+    sizes = np.bincount(replicates["replicate"].to_numpy(dtype=np.int64) % groups, minlength=groups)
+    return {
+        "band": BAND_POSTERIOR if posterior else BAND_WORLDS,
+        "groups": int(np.count_nonzero(sizes)),
+        "worlds_per_group": [int(sizes[sizes > 0].min()), int(sizes.max())],
+        "quantiles": list(BAND_QUANTILES),
+        "at": {
+            str(t): {"lo": round(float(lo[t]), 4), "hi": round(float(hi[t]), 4)} for t in SURVIVAL_DAYS if t <= steps
+        },
+    }
+
+
 def summarise(
     replicates: pd.DataFrame,
     scenario_name: str,
@@ -62,9 +112,13 @@ def summarise(
     steps: int,
     overrides: dict[str, str] | None = None,
     caveats: list[str] | None = None,
+    band_groups: int | None = None,
+    posterior: dict | None = None,
 ) -> dict:
     """The run's summary (written as summary.json); ``overrides`` names a what-if's changes and
-    ``caveats`` what a reader of its results must know (see ``Scenario.caveats``)."""
+    ``caveats`` what a reader of its results must know (see ``Scenario.caveats``). With
+    ``band_groups`` (K), ``survival_band`` holds the 5-95% band of the K groups' curves: across
+    posterior draws when ``posterior`` (its record) is given, else across groups of worlds."""
     kmf = kaplan_meier(replicates)
     median, median_ci = median_survival(kmf)
     collapsed = replicates[replicates["collapsed"]]
@@ -95,6 +149,8 @@ def summarise(
         "share_all_signed": round(float(replicates["all_signed"].mean()), 4),
         "deliberate_share": _share(collapsed[collapsed["cause"] == "offensive"], "deliberate"),
         "share_ever_nominal": _share(replicates, "nominal_days", lambda days: days > 0),
+        **({"survival_band": band_summary(replicates, band_groups, steps, posterior)} if band_groups else {}),
+        "posterior": posterior,
     }
 
 
