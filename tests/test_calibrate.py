@@ -190,6 +190,11 @@ def test_small_calibration_writes_its_files(tmp_path, capsys):
     ident = pd.read_csv(out / "identifiability.csv")
     assert list(ident["constant"]) == list(cal.FITTED)
     assert set(ident["verdict"]) <= set(post.VERDICTS)
+    # the ratio is the posterior's width over the prior's, and the verdict follows from it
+    assert ident["ratio"].to_numpy() == pytest.approx(
+        (ident["posterior_width90"] / ident["prior_width90"]).to_numpy(), rel=1e-4
+    )
+    assert (ident.loc[ident["ratio"] < 0.5, "verdict"] == "pinned down").all()
     predictive = pd.read_csv(out / "predictive.csv")
     assert set(predictive["case"]) == set(QUICK_CASES)
     assert (predictive["q05"] <= predictive["median"] + 1e-12).all()
@@ -207,6 +212,7 @@ def test_small_calibration_writes_its_files(tmp_path, capsys):
     [
         (["--cases", "atlantis_2020"], "unknown case(s) atlantis_2020"),
         (["--cases", "syria_2016_september", "--write-defaults"], "--write-defaults needs every case"),
+        (["--cases", "stalemate_joint_pressure"], "needs at least one historical case"),
     ],
 )
 def test_bad_case_selections_are_usage_errors(tmp_path, capsys, options, fragment):

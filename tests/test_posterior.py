@@ -109,12 +109,12 @@ def test_a_row_of_weight_zero_is_never_drawn(tmp_path):
     path = write_csv(tmp_path / "p.csv", "offensive_threshold,decision_noise,weight\n2.5,0.3,1\n9,0.02,0\n")
     scenario = sim.load_scenario(LIBYA, posterior=path)
     model = sim.TruceModel(scenario, rng=5, replicates=300)
-    # every world has the first row's constants: one value, so the model holds them as numbers
-    assert model.behaviour["offensive_threshold"] == 2.5
-    assert model.behaviour["decision_noise"] == 0.3
+    # every world has the first row's constants (held as arrays: drawn constants always are)
+    assert (model.behaviour["offensive_threshold"] == 2.5).all()
+    assert (model.behaviour["decision_noise"] == 0.3).all()
     assert model.behaviour["gain_weight"] == BEHAVIOUR_FIELDS["gain_weight"].default  # not in the file
-    # and the run is exactly the run with those constants set: a constant that is the same in
-    # every world is a number either way, with no random draw, so every float operation is the same
+    # and the run is exactly the run with those constants set: neither constant is an exponent,
+    # and no random draw is spent on them, so every float operation is the same
     posterior = sim.run_ensemble(scenario, replicates=200, seed=5, steps=60)
     sets = ["behaviour.offensive_threshold=2.5", "behaviour.decision_noise=0.3"]
     fixed = sim.run_ensemble(sim.load_scenario(LIBYA, sets), replicates=200, seed=5, steps=60)
@@ -188,6 +188,21 @@ def test_the_posterior_widens_the_founding_cases_band(posterior_file):
     assert width["without"]["30"] < 0.15, width
     assert width["with"]["30"] > 0.3, width
     assert width["with"]["30"] > 3 * width["without"]["30"], width
+    # beside the band, what world sampling alone gives groups of 40 at the pooled survival: the
+    # posterior's band reaches far past it, the plain run's does not
+    at30 = with_it.summary["survival_band"]["at"]["30"]
+    assert at30["hi"] > at30["noise_hi"] + 0.2, at30
+    plain30 = without.summary["survival_band"]["at"]["30"]
+    assert plain30["hi"] <= plain30["noise_hi"] + 0.05, plain30
+    assert "warning" not in with_it.summary["survival_band"]  # far wider than noise
+
+
+def test_a_band_that_is_mostly_noise_is_warned_of(posterior_file):
+    # 200 worlds over 50 draws (4 a draw): a group's survival at 30 days is 0, 1/4, ... by chance
+    # alone, so the band cannot be twice as wide as that noise
+    scenario = sim.load_scenario(LIBYA).with_posterior(posterior_file, draws=50)
+    band = sim.run_ensemble(scenario, 200, seed=1, steps=30).summary["survival_band"]
+    assert "mostly world-sampling noise" in band["warning"], band
 
 
 # --- the Python API -----------------------------------------------------------------------------
@@ -204,7 +219,8 @@ def test_api_paths_tables_and_what_ifs_carry_the_posterior(posterior_file):
     # a what-if keeps the posterior, and names it in its default out dir
     what_if = from_file.with_overrides(["backers.russia.pressure=0"]).with_scales({"backers.turkey.support": 2})
     assert what_if.posterior is from_file.posterior
-    assert what_if.what_if_label.endswith("posterior=posterior")
+    digest = from_file.posterior.sha256[:8]
+    assert what_if.what_if_label.endswith(f"posterior=posterior-{digest}-k{from_file.posterior.draws}")
     assert from_file.with_posterior(None).posterior is None
 
 
@@ -242,10 +258,13 @@ def test_cli_run_with_a_posterior(tmp_path, capsys, posterior_file):
         out,
     )
     assert status == 0, err
-    assert err.splitlines() == [
+    lines = err.splitlines()
+    assert lines[0] == (
         f"warning: the posterior {posterior_file} replaces behaviour.offensive_threshold "
         "(--set behaviour.offensive_threshold=3): each world takes these constants from its posterior draw"
-    ]
+    )
+    # 150 worlds over 10 draws: the band is no wider than world sampling would make it, and it says so
+    assert lines[1:] == [f"warning: {json.loads((out / 'summary.json').read_text())['survival_band']['warning']}"]
     assert "band at 30 days" in stdout
     summary = json.loads((out / "summary.json").read_text())
     manifest = json.loads((out / "manifest.json").read_text())

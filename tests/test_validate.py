@@ -134,7 +134,7 @@ def test_effects_give_hazard_ratios_with_intervals():
     assert (effects["model hazard ratio"] < effects["hi"]).all()
     signed = effects.set_index("lever").loc["signed agreement"]
     assert signed["hi"] < 1
-    assert signed["within factor 3"] in ("yes", "no")
+    assert signed["within factor 3"] == "yes"  # about 0.4 against the published 0.4
 
 
 def test_constraint_scan_on_one_case():

@@ -425,6 +425,8 @@ def cmd_run(args) -> int:
         out.commit()
     if not args.quiet:
         print(summary_table(result.summary, out_dir))
+        if result.summary.get("survival_band", {}).get("warning"):
+            print(f"warning: {result.summary['survival_band']['warning']}", file=sys.stderr)
     return 0
 
 

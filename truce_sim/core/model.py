@@ -86,8 +86,12 @@ class TruceModel(mesa.Model):
             self.posterior_draw, values = posterior.for_worlds(seed, ids)
             for name, x in values.items():
                 facts[f"behaviour.{name}"] = self.drawn[f"behaviour.{name}"] = x
+        # a constant equal in every world is a float; one drawn from a posterior stays an array
+        # even when a batch's worlds happen to share a row, as numpy's power and friends round a
+        # scalar exponent differently from an array of it, and a world must not depend on its batch
+        drawn = set() if posterior is None else {f"behaviour.{name}" for name in posterior.constants}
         self.behaviour = {
-            key[len("behaviour.") :]: (v if v.ndim and np.ptp(v) > 0 else float(v[0]))
+            key[len("behaviour.") :]: (v if key in drawn or (v.ndim and np.ptp(v) > 0) else float(v[0]))
             for key, v in facts.items()
             if key.startswith("behaviour.")
         }

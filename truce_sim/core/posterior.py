@@ -176,7 +176,8 @@ def _check(source: str, header: list[str], body: Sequence[tuple[int, Sequence[An
             f = BEHAVIOUR_FIELDS[name]
             x = _number(fields[at], source, line, name, f.lo, f.hi)
             values[r, k] = round(x) if f.kind == "int" else x  # a whole-number constant (a window) rounds
-    total = float(weights.sum())
+    with np.errstate(over="ignore"):  # an overflow is reported below, in one line
+        total = float(weights.sum())
     if total <= 0:
         raise ScenarioError(f"{source}: every {WEIGHT} is 0; at least one row needs a positive weight")
     if not math.isfinite(total):

@@ -123,7 +123,9 @@ class Scenario:
             shown = rest if head in ("factions", "backers", "behaviour") and rest else path
             parts.append(f"{shown}={value}")
         if self.posterior is not None:  # a run with a posterior never replaces one without
-            parts.append(f"posterior={Path(self.posterior.source).stem}")
+            # the file's content and the draws, not only its name: calibrate always writes posterior.csv
+            p = self.posterior
+            parts.append(f"posterior={Path(p.source).stem}-{p.sha256[:8]}-k{p.draws}")
         label = re.sub(r"[^A-Za-z0-9._=+*-]+", "_", "+".join(parts)).replace("*", "all")
         if len(label) > 80:
             label = label[:63] + "-" + hashlib.sha256(label.encode()).hexdigest()[:16]

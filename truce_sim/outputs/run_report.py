@@ -39,7 +39,10 @@ def summary_lines(s: dict) -> list[tuple[str, str, str, object]]:
     band = s.get("survival_band")
     if band and s.get("posterior"):  # the parameter-uncertainty band (the world groups' band is in summary.json)
         for day, v in band["at"].items():
-            text = f"{_pct(v['lo'])}-{_pct(v['hi'])} (5-95% across {band['groups']} posterior draws)"
+            text = (
+                f"{_pct(v['lo'])}-{_pct(v['hi'])} (5-95% across {band['groups']} posterior draws; "
+                f"world sampling alone {_pct(v['noise_lo'])}-{_pct(v['noise_hi'])})"
+            )
             lines.append((f"band at {day} days", text, f"survival_band.at.{day}.hi", v["hi"]))
     lines.append(("collapsed", _pct(s["collapse_share"]), "collapse_share", s["collapse_share"]))
     for kind in ("causes", "breakers"):
@@ -142,8 +145,11 @@ def _posterior_note(s: dict) -> str:
         f"The curve carries parameter uncertainty from {posterior['file']} ({k} draws of its {posterior['rows']} "
         f"rows, by weight, of {', '.join(posterior['constants'])}): world i takes the constants of draw i mod {k}, "
         f"and the shaded band is the 5-95% range, day by day, of the Kaplan-Meier curves of the {k} groups of "
-        "worlds that share a draw."
+        "worlds that share a draw. Beside it is the spread that world sampling alone would give groups of that "
+        "size: only the excess is parameter uncertainty."
     )
+    if band.get("warning"):
+        text += f" Warning: {band['warning']}."
     file = html.escape(posterior["file"])
     return f"<p class='posterior' data-key='posterior.file' data-value='{file}'>{html.escape(text)}</p>"
 

@@ -14,6 +14,8 @@ Z95 = 1.959963984540054  # two-sided 95% normal quantile, for every interval
 BAND_QUANTILES = (0.05, 0.95)  # the survival band: these quantiles of the K groups' curves, per day
 BAND_POSTERIOR = "posterior draws"
 BAND_WORLDS = "world groups (no posterior)"
+# a band less than this many times as wide as world-sampling noise alone is mostly that noise
+BAND_NOISE_RATIO = 2.0
 
 
 def kaplan_meier(replicates: pd.DataFrame, label: str = "truce") -> KaplanMeierFitter:
@@ -40,19 +42,23 @@ def median_survival(kmf: KaplanMeierFitter) -> tuple[float | None, list]:
 def daily_hazard(replicates: pd.DataFrame, start: int, end: int) -> dict:
     """Collapses per truce-day at risk in days start..end (inclusive), with a 95% interval.
 
-    The interval treats collapses as Poisson over the exposure (days at risk), which is exact
-    enough for the counts an ensemble gives.
+    The interval treats collapses as Poisson over the exposure (days at risk): the exact
+    (Garwood) interval, which stays honest with few collapses, and with none has an upper bound
+    above 0.
     """
+    from scipy.stats import chi2
+
     d = replicates["survival_days"].to_numpy()
     c = replicates["collapsed"].to_numpy()
     exposure = np.clip(np.minimum(d, end) - (start - 1), 0, None).sum()
     events = int((c & (d >= start) & (d <= end)).sum())
     rate = events / exposure if exposure else float("nan")
-    half = Z95 * math.sqrt(events) / exposure if exposure else float("nan")
+    lo = chi2.ppf(0.025, 2 * events) / 2 / exposure if exposure and events else 0.0
+    hi = chi2.ppf(0.975, 2 * events + 2) / 2 / exposure if exposure else float("nan")
     return {
         "hazard": rate,
-        "lo": max(rate - half, 0.0),
-        "hi": rate + half,
+        "lo": float(lo),
+        "hi": float(hi),
         "collapses": events,
         "days_at_risk": int(exposure),
     }
@@ -92,17 +98,40 @@ def survival_band(replicates: pd.DataFrame, groups: int, steps: int) -> tuple[np
 
 def band_summary(replicates: pd.DataFrame, groups: int, steps: int, posterior: dict | None = None) -> dict:
     """summary.json's ``survival_band``: what the band is, and its lo/hi at the survival days."""
+    from scipy.stats import binom
+
     lo, hi = survival_band(replicates, groups, steps)
     sizes = np.bincount(replicates["replicate"].to_numpy(dtype=np.int64) % groups, minlength=groups)
-    return {
+    smallest = int(sizes[sizes > 0].min())
+    pooled = kaplan_meier(replicates)
+    at = {}
+    for t in (t for t in SURVIVAL_DAYS if t <= steps):
+        # what groups of this size would spread by world sampling alone, at the pooled survival
+        p = float(pooled.survival_function_at_times(t).iloc[0])
+        noise = binom.ppf(BAND_QUANTILES, smallest, p) / smallest
+        at[str(t)] = {
+            "lo": round(float(lo[t]), 4),
+            "hi": round(float(hi[t]), 4),
+            "noise_lo": round(float(noise[0]), 4),
+            "noise_hi": round(float(noise[1]), 4),
+        }
+    out = {
         "band": BAND_POSTERIOR if posterior else BAND_WORLDS,
         "groups": int(np.count_nonzero(sizes)),
-        "worlds_per_group": [int(sizes[sizes > 0].min()), int(sizes.max())],
+        "worlds_per_group": [smallest, int(sizes.max())],
         "quantiles": list(BAND_QUANTILES),
-        "at": {
-            str(t): {"lo": round(float(lo[t]), 4), "hi": round(float(hi[t]), 4)} for t in SURVIVAL_DAYS if t <= steps
-        },
+        "at": at,
     }
+
+    def width(v: dict, key: str = "") -> float:
+        return v[f"{key}hi"] - v[f"{key}lo"]
+
+    if posterior and at and all(width(v) < BAND_NOISE_RATIO * width(v, "noise_") for v in at.values()):
+        out["warning"] = (
+            f"with {smallest} worlds per posterior draw the band is mostly world-sampling noise (compare "
+            "noise_lo-noise_hi): run more worlds, or fewer draws"
+        )
+    return out
 
 
 def summarise(

@@ -153,6 +153,11 @@ def check_cases(names: tuple[str, ...]) -> None:
         raise UserError(
             f"calibrate: --cases: unknown case(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(known)}"
         )
+    if not set(names) & {c.name for c in CASES}:
+        raise UserError(
+            "calibrate: --cases needs at least one historical case (the archetypes have no record to fit); "
+            f"historical: {', '.join(c.name for c in CASES)}"
+        )
 
 
 def case_outcomes(

@@ -87,7 +87,7 @@ def _broken_by(rows, breaker: str, day: int = 90) -> np.ndarray:
 
 @dataclass
 class _Measure:
-    passed: bool
+    passed: bool | None  # None: too few events to apply the rule
     text: str
     bars: list[tuple[str, float, float, float]]
 
@@ -103,13 +103,13 @@ def _fact(number, name, claim, rule, quantity, control, knockout, measure: Calla
         name,
         claim,
         shipped.text,
-        bool(shipped.passed),
+        bool(shipped.passed),  # not measured as shipped counts as not shown
         shipped.bars,
         quantity,
         rule=rule,
         control=f"{control} ({switched})",
         control_measured=off.text,
-        control_passed=bool(off.passed),
+        control_passed=None if off.passed is None else bool(off.passed),
         control_bars=off.bars,
     )
 
@@ -368,9 +368,13 @@ def warning_signal(worlds: int = WORLDS, window: int = WARNING_WINDOW) -> FactRe
                 background.append(week[at_risk].mean())
                 excess.append(week[w] - background[-1])
             if cause == "offensive" or len(chosen) >= SPIRALS_TO_MEASURE:
-                m = _mean(np.array(excess)) if len(excess) > 1 else (float("nan"),) * 3
-                floor = WARNING_SHARE * float(np.mean(background)) if background else float("nan")
-                ok &= bool(m[1] > floor)
+                if len(excess) < 2:  # nothing to measure: the rule cannot be applied
+                    parts.append(f"{len(chosen)} {cause} collapses (too few to measure)")
+                    ok = None
+                    continue
+                m = _mean(np.array(excess))
+                floor = WARNING_SHARE * float(np.mean(background))
+                ok = ok and bool(m[1] > floor)
                 bars.append((f"before {cause} collapses ({len(chosen)})", *m))
                 parts.append(
                     f"{len(chosen)} {cause} collapses: {_fmt('excess violations per day', m)} against "

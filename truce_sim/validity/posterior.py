@@ -1,7 +1,7 @@
 """The calibration's prior and posterior: priors of the fitted constants, weighted statistics,
 identifiability, and the files ``calibrate`` writes (posterior.csv, figures, report, defaults).
 
-Each fitted constant has a log-uniform prior from a third of its default to three times it,
+Each fitted constant has a log-uniform prior from a third of its hand-set value to three times it,
 clipped to the field's legal range: the defaults are plausible magnitudes, not estimates, and a
 factor of three either way is the range over which a magnitude is still "the same kind of
 number". The ABC-SMC samples its logarithm (uniform prior, Gaussian perturbation kernel), so
@@ -60,10 +60,26 @@ class Prior:
         return 0.9 * (hi - lo)
 
 
+# The centres of the priors: the constants' hand-set values, before any calibration. They are
+# fixed here, not read from defaults.yaml, which takes the posterior's central values: a prior
+# centred on the last posterior would count the same cases twice on every run.
+PRIOR_CENTRES = {
+    "decision_noise": 0.1,
+    "offensive_threshold": 4.0,
+    "gain_weight": 30.0,
+    "preventive_weight": 20.0,
+    "consolidation_value": 0.9297,
+    "grievance_weight": 0.5,
+    "mobilisation_days": 21.0,
+    "leverage_weight": 4.0,
+}
+
+
 def prior(name: str, spread: float = SPREAD) -> Prior:
-    """The prior of one behavioural constant (see the module's docstring)."""
+    """The prior of one behavioural constant (see the module's docstring): centred on its
+    hand-set value (:data:`PRIOR_CENTRES`, else its default)."""
     field = BEHAVIOUR_FIELDS[name]
-    default = float(field.default)
+    default = float(PRIOR_CENTRES.get(name, field.default))
     lo = -math.inf if field.lo is None else float(field.lo)
     hi = math.inf if field.hi is None else float(field.hi)
     if default > 0:

@@ -96,9 +96,10 @@ effect is relative to the others. It does not forecast a real truce's end date: 
 curves are distributions over simulated worlds, not probabilities for the one real world.</p>
 <p>Which parameters are guesses: the facts of each scenario (strengths, cohesion, demands,
 backers' preferences, pressure and credibility) are judgements from public reports, not
-measurements; the behavioural constants are magnitudes set by hand so that the founding case's
-story and the historical cases land in their targets and brackets. A few cases and one story
-cannot pin down some sixty constants: many other settings would fit them too. The table below
+measurements; the behavioural constants are magnitudes set by hand, eight of them then calibrated
+(ABC-SMC) so that the founding case's story and the historical cases land in their targets and
+brackets. A few cases and one story cannot pin down some sixty constants: many other settings
+would fit them too. The table below
 shows how much each case's survival at 90 days moves when each constant moves by 20% either way;
 large swings mark results that rest on a guess.</p>"""
 
