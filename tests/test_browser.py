@@ -73,7 +73,7 @@ def test_run_report_renders_and_matches_the_summary(browser, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     page.goto((out / "report.html").as_uri())
-    assert check_images(page) == 3  # survival, dynamics and the decision terms
+    assert check_images(page) == 4  # survival, causes, dynamics and the decision terms
     cells = page.eval_on_selector_all(
         "[data-key]", "els => els.map(e => [e.dataset.key, e.dataset.value, e.innerText])"
     )
@@ -92,7 +92,9 @@ def test_run_report_renders_and_matches_the_summary(browser, tmp_path):
             assert shown in text, (key, text)
     body = page.inner_text("body")
     assert "gna" in body and "turkey" in body and "Berlin" in body  # the case in brief and its events
-    assert "horizon_days" in body  # the scenario file itself
+    assert "horizon_days" not in body  # the scenario file is collapsed by default ...
+    page.click("details summary")
+    assert "horizon_days" in page.inner_text("body")  # ... and opens on a click
     page.screenshot(path=str(SHOTS / "run_report.png"), full_page=True)
     page.close()
 

@@ -152,7 +152,7 @@ def _sweep(argv: list[str]) -> int:
     # first hashed them: hash them afresh, as the command's own process did
     truce_sim.core.version.model_fingerprint.cache_clear()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(truce_sim.sweeps.runner, "analyse_sweep", lambda result: {})
+        patch.setattr(truce_sim.sweeps.runner, "analyse_sweep", lambda result, **_: {})
         return main(argv)
 
 

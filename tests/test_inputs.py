@@ -548,10 +548,16 @@ RUN_DAMAGE = {
 
 def test_intact_runs_compare(a_run, tmp_path):
     other = tmp_path / "second"
-    shutil.copytree(a_run, other)
+    status, err = call(
+        "run", a_run.parent / "small.yaml", "-n", "20", "--steps", "10", "--seed", "2", "--out", other, "-q", "-j", "1"
+    )
+    assert status == 0, err
     status, err = call("compare", a_run, other, "--out", tmp_path / "cmp")
     assert status == 0, err
     assert (tmp_path / "cmp" / "report.html").is_file()
+    # an intact copy is the same run: compared with itself, refused (tests/test_compare.py)
+    shutil.copytree(a_run, tmp_path / "copy")
+    refused(*call("compare", a_run, tmp_path / "copy", "--out", tmp_path / "cmp2"), "the same run")
 
 
 @pytest.mark.parametrize("case", list(RUN_DAMAGE))

@@ -258,7 +258,7 @@ def test_cli_run_with_a_posterior(tmp_path, capsys, posterior_file):
         out,
     )
     assert status == 0, err
-    lines = err.splitlines()
+    lines = [line for line in err.splitlines() if "\r" not in line]  # a progress bar shows on a slow machine
     assert lines[0] == (
         f"warning: the posterior {posterior_file} replaces behaviour.offensive_threshold "
         "(--set behaviour.offensive_threshold=3): each world takes these constants from its posterior draw"

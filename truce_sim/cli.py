@@ -91,6 +91,10 @@ def _scheduler_address(text: str) -> str:
 
 
 SCALE_HELP = "multiply a field and every value events set or add to it, e.g. backers.turkey.support=2 (repeatable)"
+EVENT_HELP = (
+    "add an event: 'DAY: PATH=VALUE' sets a field on that day, 'DAY: PATH*=FACTOR' multiplies it, "
+    "e.g. '30: backers.russia.pressure=0' (repeatable; checked as the file's events are)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,7 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--steps", type=_field_int("horizon_days"), help="days to simulate (default: the scenario's horizon_days)"
     )
-    run.add_argument("--out", help="out dir (default: results/<scenario name>)")
+    run.add_argument("--out", help="out dir (default: results/<scenario name>, results/<scenario name>--<label>)")
+    run.add_argument(
+        "--label",
+        metavar="NAME",
+        help="name the what-if (letters, digits, _ - .): its default out dir and its summary carry it",
+    )
     run.add_argument(
         "--set",
         dest="overrides",
@@ -115,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a field by dotted path, e.g. backers.russia.pressure=0 (repeatable)",
     )
     run.add_argument("--scale", dest="scales", action="append", default=[], metavar="PATH=FACTOR", help=SCALE_HELP)
+    run.add_argument(
+        "--event", dest="events", action="append", default=[], metavar="'DAY: PATH=VALUE'", help=EVENT_HELP
+    )
     run.add_argument(
         "--workers",
         "-j",
@@ -152,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("scenario")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
     check.add_argument("--scale", dest="scales", action="append", default=[], metavar="PATH=FACTOR", help=SCALE_HELP)
+    check.add_argument(
+        "--event", dest="events", action="append", default=[], metavar="'DAY: PATH=VALUE'", help=EVENT_HELP
+    )
     sub.add_parser("list", help="list the built-in scenarios")
     sweep = sub.add_parser("sweep", help="run a parameter sweep (a sweep file, or a scenario with --vary)")
     sweep.add_argument("file", help="sweep file (YAML with base:), or a scenario file with --vary")
@@ -211,8 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     side.add_argument("--below", type=float, help="the condition: metric below this value")
     disc.add_argument("--min-density", type=float, default=0.8, help="density the chosen box must reach (default 0.8)")
     disc.add_argument("--out", help="out dir (default: SWEEP_DIR/discover_<metric>)")
-    comp = sub.add_parser("compare", help="survival curves of several runs on one chart, with log-rank tests")
-    comp.add_argument("run_dirs", nargs="+", help="out dirs of earlier runs")
+    comp = sub.add_parser(
+        "compare",
+        help="what differs between runs and how survival differs from the first run's "
+        "(paired when the seeds are equal), with survival curves",
+    )
+    comp.add_argument("run_dirs", nargs="+", help="out dirs of earlier runs; each is compared with the first")
     comp.add_argument("--out", help="out dir (default: results/compare_<first>_vs_<second>...)")
     view = sub.add_parser("view", help="serve an out dir's report.html on 127.0.0.1")
     view.add_argument("dir")
@@ -359,10 +378,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def load_what_if(args):
-    """The scenario with the command's --set and --scale, and a warning on stderr for each
-    override that an event undoes."""
+    """The scenario with the command's --event, --set and --scale, named by its --label, and a
+    warning on stderr for each override that an event undoes."""
     posterior = getattr(args, "posterior", None), getattr(args, "posterior_draws", None)
-    scenario = load_scenario(args.scenario, args.overrides, args.scales, *posterior)
+    scenario = load_scenario(
+        args.scenario,
+        args.overrides,
+        args.scales,
+        *posterior,
+        events=getattr(args, "events", None),
+        label=getattr(args, "label", None),
+    )
     for caveat in scenario.caveats():
         print(f"warning: {one_line(caveat)}", file=sys.stderr)
     return scenario
@@ -422,11 +448,12 @@ def cmd_run(args) -> int:
             if bar is not None:
                 bar.close()
         write_run_files(result, staging, command=["run.py", *sys.argv[1:]], started=started, finished=utc_now())
+        _record_what_if(staging / "manifest.json", result.summary)
         out.commit()
     if not args.quiet:
         print(summary_table(result.summary, out_dir))
-        if result.summary.get("survival_band", {}).get("warning"):
-            print(f"warning: {result.summary['survival_band']['warning']}", file=sys.stderr)
+    if result.summary.get("survival_band", {}).get("warning"):  # a warning shows even with -q
+        print(f"warning: {result.summary['survival_band']['warning']}", file=sys.stderr)
     return 0
 
 
@@ -437,12 +464,28 @@ def _progress_bar(total: int, name: str, unit: str = " world-days", unit_scale: 
     return tqdm(total=total, desc=name, unit=unit, unit_scale=unit_scale, delay=1.0, file=sys.stderr, leave=leave)
 
 
+def _record_what_if(manifest: Path, summary: dict) -> None:
+    """Add the what-if's name and changes (summary.json's ``label`` and ``what_if``) to a run's
+    manifest.json, so that the record of how a run was made names what it changed."""
+    import json
+
+    record = json.loads(manifest.read_text(encoding="utf-8"))
+    record["label"] = summary.get("label")
+    record["what_if"] = list(summary.get("what_if") or [])
+    manifest.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
 def summary_table(s: dict, out_dir: Path) -> str:
     from truce_sim.outputs.run_report import summary_lines
 
     rows = [("scenario", s["scenario"])]
-    if s.get("overrides"):
-        rows.append(("what-if", ", ".join(f"{k}={v}" for k, v in s["overrides"].items())))
+    if s.get("label"):
+        rows.append(("label", s["label"]))
+    # fields as {path: value or xFACTOR}, then the events added (a summary from before them has none)
+    changes = [f"{k}={v}" for k, v in (s.get("overrides") or {}).items()]
+    changes += [c for c in s.get("what_if") or [] if c.startswith("event day ")]
+    if changes:
+        rows.append(("what-if", ", ".join(changes)))
     rows.append(("worlds", f"{s['replicates']} (seed {s['seed']}, {s['steps']} days)"))
     rows += [(label, text) for label, text, _, _ in summary_lines(s)]
     rows.append(("results", str(out_dir)))
@@ -542,12 +585,29 @@ def cmd_discover(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from truce_sim.outputs.compare import compare_runs
+    from truce_sim.outputs.compare import compare_runs, load_runs
 
     dirs = [Path(d) for d in args.run_dirs]
     out_dir = Path(args.out) if args.out else Path("results") / ("compare_" + "_vs_".join(d.name for d in dirs))[:120]
     check_out_dir(out_dir, "compare", dirs)
-    compare_runs(dirs, out_dir)
+    runs = load_runs(dirs)  # a damaged run, or a run compared with itself, stops here: nothing written
+    found = compare_runs(runs, out_dir)
+    for line in found.warnings:
+        print(f"warning: {one_line(line)}", file=sys.stderr)
+    fields = found.fields
+    if len(fields):
+        print("fields that differ:")
+        cells = [list(fields.columns), *fields.astype(str).to_numpy().tolist()]
+        cells = [[c if len(c) <= 40 else c[:37] + "..." for c in row] for row in cells]
+        widths = [max(len(row[k]) for row in cells) for k in range(len(cells[0]))]
+        for row in cells:
+            print("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    else:
+        print("no field differs")
+    for line in found.headline:
+        print(line)
+    for line in found.notes:
+        print(line)
     print(f"compared {len(dirs)} runs -> {out_dir / 'report.html'}")
     return 0
 

@@ -4,7 +4,9 @@ A scenario is the facts of one case (factions, backers, mediator, events, horizo
 behavioural constants come from ``defaults.yaml`` and may be overridden under ``behaviour:``.
 Every field has a dotted path (``backers.turkey.support``) by which ``--set``, ``--scale`` and sweeps
 reach it. ``--set`` replaces a field's value as the file writes it, which an event that sets the
-field replaces in turn; ``--scale`` multiplies the field and every value an event sets or adds to it.
+field replaces in turn; ``--scale`` multiplies the field and every value an event sets or adds to it;
+``--event 'DAY: PATH=VALUE'`` adds an event, checked as the file's events are. ``--label`` names
+the what-if.
 Any numeric fact may be a distribution (``{uniform: [lo, hi]}``, ``{normal: [mean, sd]}``,
 ``{triangular: [lo, mode, hi]}``), drawn once per world by the model.
 
@@ -77,12 +79,56 @@ class Event:
     label: str
 
 
+@dataclass(frozen=True)
+class AddedEvent:
+    """An event given as ``--event 'DAY: PATH=VALUE'`` (or ``PATH*=FACTOR``, ``PATH+=DELTA``):
+    the day, what it does to the field (``set``, ``scale`` or ``add``), the path and value as
+    given, and the text as given, which is its label."""
+
+    day: int
+    op: str
+    path: str
+    value: Any
+    text: str
+
+    @property
+    def change(self) -> str:
+        """The event as a what-if's change: ``event day 30: backers.russia.pressure=0``."""
+        return f"event day {self.day}: {self.path}{_EVENT_SIGNS[self.op]}{short_repr(self.value)}"
+
+    @property
+    def label_value(self) -> str:
+        """Its value as a what-if's label shows it: ``0``, ``x2`` (a factor), ``+0.5`` (added)."""
+        return {"set": "", "scale": "x", "add": "+"}[self.op] + short_repr(self.value)
+
+    def raw(self) -> dict:
+        """The event as a scenario file writes it."""
+        return {"day": self.day, self.op: {self.path: copy.deepcopy(self.value)}, "label": self.text}
+
+
+class WhatIf(dict):
+    """A what-if's changes to fields, {path: text} (:attr:`Scenario.what_if`), which also carries
+    ``changes``, every change as one text (added events too), and ``label``, its name or None."""
+
+    def __init__(self, fields: dict[str, str], changes: list[str], label: str | None):
+        super().__init__(fields)
+        self.changes = list(changes)
+        self.label = label
+
+
+def _short_path(path: str) -> str:
+    """A dotted path without its section, as what-if labels show it: ``russia.pressure``."""
+    head, _, rest = path.partition(".")
+    return rest if head in ("factions", "backers", "behaviour") and rest else path
+
+
 class Scenario:
     """A validated scenario: plain data by dotted path, with typed views for the model.
 
     Build one with :func:`load_scenario` or :meth:`Scenario.from_dict`; change one with
-    :meth:`with_overrides`, which validates again. A scenario may hold a posterior of its
-    behavioural constants (:meth:`with_posterior`), which travels with it to worker processes.
+    :meth:`with_overrides`, :meth:`with_scales` or :meth:`with_events`, which validate again, and
+    name the change with :meth:`with_label`. A scenario may hold a posterior of its behavioural
+    constants (:meth:`with_posterior`), which travels with it to worker processes.
     """
 
     def __init__(
@@ -92,6 +138,8 @@ class Scenario:
         overrides: dict[str, str] | None = None,
         scales: dict[str, float] | None = None,
         posterior: Posterior | None = None,
+        added_events: tuple[AddedEvent, ...] = (),
+        label: str | None = None,
     ):
         self.data = data
         self.source = source
@@ -101,27 +149,43 @@ class Scenario:
         self.scales: dict[str, float] = dict(scales or {})
         # weighted samples of behavioural constants, drawn per world (None: the scenario's values)
         self.posterior = posterior
+        # events added to the file's (--event), in the order given; their data is in data["events"]
+        self.added_events: tuple[AddedEvent, ...] = tuple(added_events)
+        # the what-if's name (--label), or None: then it is named from its changes (what_if_label)
+        self.label = label
 
     @property
-    def what_if(self) -> dict[str, str]:
-        """The what-if's changes as {path: text}: an override's value (``0.01``), a scale's factor
-        (``x2``), or both (``0.01 x2``). Empty for the scenario as written."""
+    def what_if(self) -> WhatIf:
+        """The what-if's changes to fields as {path: text}: an override's value (``0.01``), a
+        scale's factor (``x2``), or both (``0.01 x2``). Empty for the scenario as written. Its
+        ``changes`` list every change, added events too (:attr:`what_if_changes`), and its
+        ``label`` is the what-if's name (:attr:`label`)."""
         out = dict(self.overrides)
         for path, factor in self.scales.items():
             times = factor_text(factor)
             out[path] = f"{out[path]} {times}" if path in out else times
-        return out
+        return WhatIf(out, changes=self.what_if_changes, label=self.label)
+
+    @property
+    def what_if_changes(self) -> list[str]:
+        """Every change of the what-if as one text each, overrides, then scales, then added
+        events: ``backers.russia.pressure=0``, ``backers.turkey.support*=2``,
+        ``event day 30: backers.russia.pressure=0``. Empty for the scenario as written."""
+        out = [f"{path}={value}" for path, value in self.overrides.items()]
+        out += [f"{path}*={factor:.12g}" for path, factor in self.scales.items()]
+        return out + [event.change for event in self.added_events]
 
     @property
     def what_if_label(self) -> str:
-        """A short name of the what-if, safe in a file name: ``russia.pressure=0+gna.cohesion=0.4``,
-        ``turkey.support=x2`` (empty for the scenario as written). Section names are dropped; long
-        labels end in a hash."""
-        parts = []
-        for path, value in self.what_if.items():
-            head, _, rest = path.partition(".")
-            shown = rest if head in ("factions", "backers", "behaviour") and rest else path
-            parts.append(f"{shown}={value}")
+        """A short name of the what-if, safe in a file name: its :attr:`label` when it has one,
+        else one made from its changes: ``russia.pressure=0+gna.cohesion=0.4``, ``turkey.support=x2``,
+        ``day30.russia.pressure=0`` (empty for the scenario as written). Section names are
+        dropped; long labels end in a hash."""
+        if self.label:
+            return self.label
+        parts = [f"{_short_path(path)}={value}" for path, value in self.what_if.items()]
+        for event in self.added_events:
+            parts.append(f"day{event.day}.{_short_path(event.path)}={event.label_value}")
         if self.posterior is not None:  # a run with a posterior never replaces one without
             # the file's content and the draws, not only its name: calibrate always writes posterior.csv
             p = self.posterior
@@ -209,6 +273,8 @@ class Scenario:
             overrides={**self.overrides, **_override_labels(overrides)},
             scales=self.scales,
             posterior=self.posterior,
+            added_events=self.added_events,
+            label=self.label,
         )
 
     def with_values(self, values: dict[str, float]) -> Scenario:
@@ -234,7 +300,62 @@ class Scenario:
         for path, factor in items:
             factors[path] = factors.get(path, 1.0) * factor
         return Scenario.from_dict(
-            raw, source=self.source, origins=origins, overrides=self.overrides, scales=factors, posterior=self.posterior
+            raw,
+            source=self.source,
+            origins=origins,
+            overrides=self.overrides,
+            scales=factors,
+            posterior=self.posterior,
+            added_events=self.added_events,
+            label=self.label,
+        )
+
+    def with_events(self, events: list[str] | tuple | None) -> Scenario:
+        """A new scenario with events added after the file's, each given as ``--event`` takes it:
+        ``"DAY: PATH=VALUE"`` sets a field on that day, ``"DAY: PATH*=FACTOR"`` multiplies it
+        (``"DAY: PATH+=DELTA"`` adds to it); VALUE is read as YAML. Each is checked as an event
+        in the file is (day within the horizon, a field events may change, a value in its range)
+        and labelled with its text. The scenario's scales multiply the values they set or add,
+        as they do the file's events."""
+        added = _event_items(events)
+        if not added:
+            return self
+        raw = self.to_yaml_dict()
+        first = len(raw["events"])
+        origins = _append_events(raw, added)
+        if self.scales:
+            # the new events checked alone (their '*' expanded), scaled as --scale scales every
+            # event, then put after the file's
+            alone = self.to_yaml_dict()
+            alone["events"] = []
+            alone_origins = _append_events(alone, added)
+            alone = Scenario.from_dict(alone, source=self.source, origins=alone_origins).to_yaml_dict()
+            scaled = _apply_scales(alone, _scale_items(self.scales), fields=False)
+            raw["events"] = raw["events"][:first] + alone["events"]
+            origins = {f"events.{first + i}": _event_origin(e["label"]) for i, e in enumerate(alone["events"])}
+            origins = {_shift_event(k, first): v for k, v in scaled.items()} | origins
+        return Scenario.from_dict(
+            raw,
+            source=self.source,
+            origins=origins,
+            overrides=self.overrides,
+            scales=self.scales,
+            posterior=self.posterior,
+            added_events=self.added_events + tuple(added),
+            label=self.label,
+        )
+
+    def with_label(self, label: str | None) -> Scenario:
+        """The same scenario with its what-if named ``label`` (letters, digits, ``_``, ``-``, ``.``),
+        which names its default out dir and its summary; None removes the name."""
+        return Scenario(
+            self.data,
+            self.source,
+            self.overrides,
+            self.scales,
+            self.posterior,
+            self.added_events,
+            None if label is None else check_label(label),
         )
 
     def with_posterior(self, posterior: Posterior | str | Path | Any | None, draws: int | None = None) -> Scenario:
@@ -254,7 +375,7 @@ class Scenario:
             table = load_posterior(posterior, draws)
         else:
             table = posterior_from_table(posterior, draws)
-        return Scenario(self.data, self.source, self.overrides, self.scales, table)
+        return Scenario(self.data, self.source, self.overrides, self.scales, table, self.added_events, self.label)
 
     def behaviour_from_posterior(self) -> dict[str, str]:
         """The constants the posterior replaces that the scenario also gives (in its file, or by
@@ -322,8 +443,11 @@ class Scenario:
         overrides: dict[str, str] | None = None,
         scales: dict[str, float] | None = None,
         posterior: Posterior | None = None,
+        added_events: tuple[AddedEvent, ...] = (),
+        label: str | None = None,
     ) -> Scenario:
-        return cls(Validator(source, lines or {}, origins or {}).scenario(raw), source, overrides, scales, posterior)
+        data = Validator(source, lines or {}, origins or {}).scenario(raw)
+        return cls(data, source, overrides, scales, posterior, added_events, label)
 
     def __repr__(self) -> str:
         return f"Scenario({self.name!r}, factions={list(self.factions)}, backers={list(self.backers)})"
@@ -338,24 +462,40 @@ def load_scenario(
     scales: dict | list | None = None,
     posterior: str | Path | Posterior | None = None,
     posterior_draws: int | None = None,
+    events: list[str] | tuple | None = None,
+    label: str | None = None,
 ) -> Scenario:
-    """Read, validate and return the scenario in ``path``, with ``overrides`` and then ``scales``
-    applied, and ``posterior`` (a ``posterior.csv``, see :meth:`Scenario.with_posterior`) with
-    ``posterior_draws`` draws per run.
+    """Read, validate and return the scenario in ``path``, with ``events`` added, ``overrides``
+    and then ``scales`` applied, and ``posterior`` (a ``posterior.csv``, see
+    :meth:`Scenario.with_posterior`) with ``posterior_draws`` draws per run; ``label`` names the
+    what-if (see :meth:`Scenario.with_label`).
 
     ``overrides`` is a mapping {dotted.path: value} or a list of "PATH=VALUE" strings (as given
     to ``--set``); values in strings are read as YAML, so ``{uniform: [0.3, 0.5]}`` works.
     ``scales`` is a mapping {dotted.path: factor} or a list of "PATH=FACTOR" strings (as given to
-    ``--scale``): see :meth:`Scenario.with_scales`.
+    ``--scale``): see :meth:`Scenario.with_scales`. ``events`` is a list of "DAY: PATH=VALUE" or
+    "DAY: PATH*=FACTOR" strings (as given to ``--event``), added after the file's events as if
+    the file held them: see :meth:`Scenario.with_events`.
     """
+    label = None if label is None else check_label(label)  # before the file: a bad name fails first
+    added = _event_items(events)
     path = resolve_scenario(path)
     source = one_line(str(path))
     text = read_text_file(path, source)
     raw, lines = parse_yaml(text, source)
     items = _override_items(overrides)  # each --set value parsed once, for the data and the labels
     factors = _scale_items(scales)
-    origins = _apply_overrides(raw, items)
-    scenario = Scenario.from_dict(raw, source=source, lines=lines, origins=origins, overrides=_override_labels(items))
+    origins = _append_events(raw, added)
+    origins.update(_apply_overrides(raw, items))
+    scenario = Scenario.from_dict(
+        raw,
+        source=source,
+        lines=lines,
+        origins=origins,
+        overrides=_override_labels(items),
+        added_events=tuple(added),
+        label=label,
+    )
     scenario = scenario.with_scales(factors) if factors else scenario
     if posterior is not None:
         scenario = scenario.with_posterior(posterior, posterior_draws)
@@ -673,14 +813,102 @@ def _split_assignment(text: str, option: str, example: str) -> tuple[str, str, s
 def parse_override(text: str) -> tuple[str, Any]:
     """Split "PATH=VALUE" and read VALUE as YAML."""
     path, value, shown = _split_assignment(text, "--set", "PATH=VALUE, e.g. backers.turkey.support=0.02")
+    return path, _yaml_value(value, f"--set {shown}")
+
+
+def _yaml_value(value: str, where: str) -> Any:
+    """An option's VALUE read as YAML, or a one-line error after ``where``."""
     try:
         parsed = _read_yaml(value)[0] if value.strip() else None
     except _Unreadable as problem:
         what = f"value is not valid YAML ({problem.message})" if problem.syntax else problem.message
-        raise ScenarioError(f"--set {shown}: {what}") from None
+        raise ScenarioError(f"{where}: {what}") from None
     if parsed is None:
-        raise ScenarioError(f"--set {shown}: missing value after '='")
-    return path, parsed
+        raise ScenarioError(f"{where}: missing value after '='")
+    return parsed
+
+
+# ----------------------------------------------------------------------------------------------
+# Events added from the command line, and what-if names
+# ----------------------------------------------------------------------------------------------
+EVENT_FORMS = "'DAY: PATH=VALUE' or 'DAY: PATH*=FACTOR', e.g. '30: backers.russia.pressure=0'"
+_EVENT_SIGNS = {"set": "=", "scale": "*=", "add": "+="}
+_EVENT_SECTIONS = ("factions", "backers", "mediator")
+LABEL_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,80}")
+
+
+def _event_origin(text: str) -> str:
+    return f"--event '{short_text(text.strip())}'"
+
+
+def parse_event(text: str) -> AddedEvent:
+    """Read ``--event``'s "DAY: PATH=VALUE" (set), "DAY: PATH*=FACTOR" (scale) or "DAY: PATH+=DELTA"
+    (add); VALUE is read as YAML. The day's range, the path and the value are checked with the
+    scenario (:meth:`Scenario.with_events`), as a file's events are."""
+    if not isinstance(text, str):
+        raise ScenarioError(f"--event {short_repr(text)}: expected text, {EVENT_FORMS}")
+    where = _event_origin(text)
+    day_text, colon, change = text.partition(":")
+    if not colon:
+        raise ScenarioError(f"{where}: no ':' after the day; expected {EVENT_FORMS}")
+    day_text = day_text.strip()
+    if not re.fullmatch(r"[0-9]+", day_text):  # [0-9], not \d: other scripts' digits are no day
+        got = repr(short_text(day_text, 40)) if day_text else "nothing"
+        raise ScenarioError(f"{where}: DAY must be a whole number of days, got {got}")
+    if len(day_text) > 9:  # the schema refuses any day past 3650; int() of thousands of digits would fail
+        raise ScenarioError(f"{where}: DAY must be in [1, 3650], got {short_text(day_text, 40)}")
+    if "=" not in change:
+        raise ScenarioError(f"{where}: no '=' after the field path; expected {EVENT_FORMS}")
+    path, value = change.split("=", 1)
+    path, op = path.strip(), "set"
+    if path[-1:] in ("*", "+"):
+        path, op = path[:-1].rstrip(), "scale" if path[-1] == "*" else "add"
+    if not path:
+        raise ScenarioError(f"{where}: empty field path")
+    head = path.split(".")[0]
+    if head not in _EVENT_SECTIONS:
+        raise ScenarioError(
+            f"{where}: {short_text(path)}: events change factions.ID.FIELD, backers.ID.FIELD or "
+            f"mediator.FIELD{did_you_mean(head, _EVENT_SECTIONS)}"
+        )
+    return AddedEvent(int(day_text), op, path, _yaml_value(value, where), text.strip())
+
+
+def _event_items(events) -> list[AddedEvent]:
+    if not events:
+        return []
+    if isinstance(events, str):  # one event, not its characters
+        events = [events]
+    return [e if isinstance(e, AddedEvent) else parse_event(e) for e in events]
+
+
+def _append_events(raw: Any, added: list[AddedEvent]) -> dict[str, str]:
+    """Add events after a raw scenario's own; return {path: origin} for error messages. A file
+    whose ``events`` is not a list is left for the validator to refuse."""
+    if not added or not isinstance(raw, dict):
+        return {}
+    if raw.get("events") is None:
+        raw["events"] = []
+    if not isinstance(raw["events"], list):
+        return {}
+    first = len(raw["events"])
+    raw["events"] = raw["events"] + [event.raw() for event in added]
+    return {f"events.{first + i}": _event_origin(event.text) for i, event in enumerate(added)}
+
+
+def _shift_event(path: str, by: int) -> str:
+    """``events.I.rest`` as ``events.(I + by).rest``."""
+    head, index, rest = path.split(".", 2)
+    return f"{head}.{int(index) + by}.{rest}"
+
+
+def check_label(label: Any) -> str:
+    """A what-if's name as given to ``--label``, or a one-line error: 1 to 80 letters, digits,
+    ``_``, ``-`` or ``.``, so that it is safe in a file name."""
+    if not isinstance(label, str) or not LABEL_PATTERN.fullmatch(label) or set(label) == {"."}:
+        shown = repr(short_text(label, 40)) if isinstance(label, str) else short_repr(label)
+        raise ScenarioError(f"--label {shown}: a label is 1 to 80 letters, digits, '_', '-' or '.' (not only dots)")
+    return label
 
 
 def short_text(text: str, limit: int = 100) -> str:
@@ -898,9 +1126,9 @@ def _times(value: Any, factor: float) -> Any:
     return value * factor
 
 
-def _apply_scales(raw: dict, items: list[tuple[str, float]]) -> dict[str, str]:
-    """Multiply fields and the events' values for them in a scenario's data (canonical, as
-    written by ``to_yaml_dict``); return {path: origin} for error messages."""
+def _apply_scales(raw: dict, items: list[tuple[str, float]], fields: bool = True) -> dict[str, str]:
+    """Multiply fields (unless not ``fields``) and the events' values for them in a scenario's
+    data (canonical, as written by ``to_yaml_dict``); return {path: origin} for error messages."""
     planned = []
     for path, factor in items:
         label = f"--scale {short_text(path)}={factor:.12g}"
@@ -914,10 +1142,11 @@ def _apply_scales(raw: dict, items: list[tuple[str, float]]) -> dict[str, str]:
         *owner, key = target.split(".")
         node = raw[owner[0]] if len(owner) == 1 else raw[owner[0]][owner[1]]
         follows = key == "support" and "max_support" in node and f"{target[: -len(key)]}max_support" not in scaled
-        if follows and node["max_support"] == node["support"]:
+        if fields and follows and node["max_support"] == node["support"]:
             node["max_support"] = _times(node["max_support"], factor)
-        node[key] = _times(node[key], factor)
-        origins[target] = label
+        if fields:
+            node[key] = _times(node[key], factor)
+            origins[target] = label
         for i, event in enumerate(raw["events"]):
             for op in ("set", "add"):  # an event's scale multiplies the (scaled) current value
                 changes = event.get(op) or {}

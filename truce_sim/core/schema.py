@@ -56,6 +56,11 @@ TOP_FIELDS = {
     "start_date": Field(
         "date", default=None, about="calendar date of day 0 (the truce's start), between 1800-01-01 and 2200-12-31"
     ),
+    "known_outcome": Field(
+        "str",
+        default="",
+        about="what happened in the historical case, for the report ('LNA offensive day 14'); not simulated",
+    ),
     "horizon_days": Field("int", 1, 3650, 180, "days simulated after the truce starts"),
     "replicates": Field("int", 1, 10_000_000, 1000, "number of simulated worlds"),
     "seed": Field("int", 0, 2**63 - 1, 0, "seed of the worlds' random streams"),

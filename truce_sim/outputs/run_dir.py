@@ -66,24 +66,54 @@ def write_run_files(
     band = None  # shaded when the band carries parameter uncertainty, not only the worlds' noise
     if posterior is not None and "survival_band_lo" in result.timeseries:
         band = (result.timeseries["day"], result.timeseries["survival_band_lo"], result.timeseries["survival_band_hi"])
+    scenario = result.scenario
+    events, start, known = scenario_markers(scenario), scenario.start_date, known_outcome(scenario)
     plots.save(
         plots.survival_figure(
-            result.replicates, f"Truce survival - {title}", result.steps, band, posterior.draws if posterior else None
+            result.replicates,
+            f"Truce survival - {title}",
+            result.steps,
+            band,
+            posterior.draws if posterior else None,
+            events,
+            start,
+            known,
         ),
         d,
         "survival",
     )
     plots.save(
         plots.dynamics_figure(
-            result.timeseries, result.factions, result.backers, f"Balance, violations and support - {title}"
+            result.timeseries,
+            result.factions,
+            result.backers,
+            f"Balance, violations and support - {title}",
+            events,
+            start,
+            known,
         ),
         d,
         "dynamics",
     )
+    plots.save(
+        plots.causes_figure(
+            result.replicates,
+            result.factions,
+            f"How and by whom the truce ends (competing risks) - {title}",
+            result.steps,
+            events,
+            start,
+            known,
+        ),
+        d,
+        "causes",
+    )
     if result.decisions is not None:
         result.decisions.to_csv(d / "decisions.csv", index=False, float_format="%.6g")
         plots.save(
-            plots.decisions_figure(result.decisions, result.factions, f"Why factions attack - {title}"), d, "decisions"
+            plots.decisions_figure(result.decisions, result.factions, f"Why factions attack - {title}", events, start),
+            d,
+            "decisions",
         )
     manifest = {
         "scenario": result.scenario.name,
@@ -101,6 +131,24 @@ def write_run_files(
     (d / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     from truce_sim.outputs.run_report import run_report
 
-    run_report(d, s, resolved, result.scenario)
+    run_report(d, s, resolved, result.scenario, result.replicates, result.decisions, result.timeseries)
     if result.paths_dir is not None and Path(result.paths_dir).exists() and Path(result.paths_dir) != d / "paths":
         shutil.move(str(result.paths_dir), d / "paths")
+
+
+def known_outcome(scenario) -> str:
+    """The scenario's ``known_outcome`` (what happened in the case), or ""."""
+    return str(getattr(scenario, "data", {}).get("known_outcome") or "")
+
+
+def scenario_markers(scenario) -> list[tuple[int, str]]:
+    """(day, short label) of the scenario's scheduled events and talks, one per day, for the
+    time axes of the figures."""
+    by_day: dict[int, list[str]] = {}
+    for e in scenario.events:
+        by_day.setdefault(int(e.day), []).append(e.label or ("talks" if e.talks else "event"))
+    for day in scenario.mediator.get("talks") or ():
+        labels = by_day.setdefault(int(day), [])
+        if not any("talks" in x for x in labels):
+            labels.append("talks")
+    return [(day, " / ".join(labels)) for day, labels in sorted(by_day.items())]

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
+from scipy.stats import binom, chi2  # loaded with lifelines anyway: no import while writing
 
 SURVIVAL_DAYS = (30, 90, 180, 365)  # the days every summary, sweep metric and report reads survival at
 Z95 = 1.959963984540054  # two-sided 95% normal quantile, for every interval
@@ -46,7 +47,6 @@ def daily_hazard(replicates: pd.DataFrame, start: int, end: int) -> dict:
     (Garwood) interval, which stays honest with few collapses, and with none has an upper bound
     above 0.
     """
-    from scipy.stats import chi2
 
     d = replicates["survival_days"].to_numpy()
     c = replicates["collapsed"].to_numpy()
@@ -98,8 +98,6 @@ def survival_band(replicates: pd.DataFrame, groups: int, steps: int) -> tuple[np
 
 def band_summary(replicates: pd.DataFrame, groups: int, steps: int, posterior: dict | None = None) -> dict:
     """summary.json's ``survival_band``: what the band is, and its lo/hi at the survival days."""
-    from scipy.stats import binom
-
     lo, hi = survival_band(replicates, groups, steps)
     sizes = np.bincount(replicates["replicate"].to_numpy(dtype=np.int64) % groups, minlength=groups)
     smallest = int(sizes[sizes > 0].min())
@@ -144,8 +142,14 @@ def summarise(
     band_groups: int | None = None,
     posterior: dict | None = None,
 ) -> dict:
-    """The run's summary (written as summary.json); ``overrides`` names a what-if's changes and
-    ``caveats`` what a reader of its results must know (see ``Scenario.caveats``). With
+    """The run's summary (written as summary.json); ``overrides`` names a what-if's changes to
+    fields and ``caveats`` what a reader of its results must know (see ``Scenario.caveats``).
+
+    ``overrides`` is {path: value or xFACTOR} (``Scenario.what_if``); when it carries ``changes``
+    and ``label`` (a ``WhatIf``, as ``Scenario.what_if`` is), the summary's ``what_if`` lists every
+    change as one text (``backers.russia.pressure=0``, ``backers.turkey.support*=2``,
+    ``event day 30: backers.russia.pressure=0``) and ``label`` is the name given with --label
+    (None without one); from a plain mapping, ``what_if`` is its ``PATH=TEXT`` items. With
     ``band_groups`` (K), ``survival_band`` holds the 5-95% band of the K groups' curves: across
     posterior draws when ``posterior`` (its record) is given, else across groups of worlds."""
     kmf = kaplan_meier(replicates)
@@ -163,6 +167,8 @@ def summarise(
     return {
         "scenario": scenario_name,
         "overrides": dict(overrides or {}),
+        "what_if": list(getattr(overrides, "changes", None) or [f"{k}={v}" for k, v in (overrides or {}).items()]),
+        "label": getattr(overrides, "label", None),
         "caveats": list(caveats or []),
         "replicates": n,
         "seed": seed,

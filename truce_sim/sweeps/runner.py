@@ -74,7 +74,7 @@ def run_sweep(
         executor = _connect(workers, scheduler, dask_local)  # an unreachable cluster fails before anything is written
         result = _run_points(sweep, out, keep, executor, batch_size, progress, command)
         if analyse:
-            analyse_sweep(result)
+            analyse_sweep(result, progress=progress is not None)
     return result
 
 
@@ -185,9 +185,18 @@ def _connect(workers: int, scheduler: str | None, dask_local: int | None):
         ) from None
 
 
+def sweep_caveats(sweep: Sweep) -> list[str]:
+    """What a reader of the sweep's results must know before the analysis adds its own: events of
+    the base scenario that change a varied field (the notes printed when the sweep starts) and the
+    base scenario's own caveats. Recorded in sweep.json's ``caveats`` and shown on the report."""
+    notes = [note.removeprefix("note: ") for note in sweep.notes]
+    return notes + [c for c in sweep.base.caveats() if c not in notes]
+
+
 def _write_sweep_json(sweep: Sweep, out_dir: Path, manifest: dict) -> None:
     body = {
         **sweep.spec(),
+        "caveats": sweep_caveats(sweep),
         "fingerprint": sweep.full_fingerprint(),
         "model_fingerprint": model_fingerprint(),
         "manifest": {**manifest, "versions": versions()},
@@ -269,10 +278,15 @@ def collect_points(sweep: Sweep, state: Path) -> pd.DataFrame:
     return frame.drop(columns=["fingerprint", "checksum"])
 
 
-def load_worlds(sweep_dir: str | Path, paths: list[str], points: pd.DataFrame) -> pd.DataFrame:
-    """All worlds of a finished sweep with their point's varied values (for hazard models)."""
+def load_worlds(
+    sweep_dir: str | Path, paths: list[str], points: pd.DataFrame, tick: Callable[[int], object] | None = None
+) -> pd.DataFrame:
+    """All worlds of a finished sweep with their point's varied values (for hazard models);
+    ``tick(1)`` after each point read."""
     frames = []
     for _, point in points.iterrows():
+        if tick is not None:
+            tick(1)
         rows = pd.read_parquet(Path(sweep_dir) / "points" / f"worlds-{int(point['point']):06d}.parquet")
         for p in paths:
             rows[p] = point[p]
@@ -297,53 +311,99 @@ ANALYSIS_ENTRIES = (
 )
 
 
-def analyse_sweep(result: SweepResult) -> dict[str, Path]:
-    """Sensitivity indices, hazard ratios, figures and report.html of a finished sweep."""
+ANALYSIS_STEPS = 4  # figures, indices, the hazard fit, the report; plus one per point read
+
+
+def analyse_sweep(result: SweepResult, progress: bool = False) -> dict[str, Path]:
+    """Sensitivity indices, hazard ratios, figures and report.html of a finished sweep.
+
+    Caveats (``sweep_caveats`` and the indices' stability warnings, see
+    ``sensitivity.index_warnings``) go to sweep.json's ``caveats`` and the top of the report; the
+    analysis's own warnings also to stderr. ``progress`` shows a bar on stderr when the analysis
+    takes more than about a second."""
+    from tqdm import tqdm
+
     from truce_sim.sweeps import figures as sweep_plots
     from truce_sim.sweeps.report import sweep_report
-    from truce_sim.sweeps.sensitivity import hazard_ratios, salib_indices
+    from truce_sim.sweeps.sensitivity import hazard_ratios, index_warnings, salib_indices
 
     sweep, out, points = result.sweep, result.out_dir, result.points
     add_entries(out, ANALYSIS_ENTRIES)  # before they are written, as in _run_points
-    title = f"{sweep.name}: {len(points)} points x {sweep.replicates} worlds"
-    figures = [
-        (stem, _caption(stem, sweep, points))
-        for stem in sweep_plots.sweep_figures(points, sweep.paths, sweep.metrics, out, title)
-    ]
-    written = {}
-    indices = salib_indices(sweep, points)
-    if indices is not None:
-        atomic_write(out / "sensitivity.csv", lambda p: indices.to_csv(p, index=False))
-        written["sensitivity"] = out / "sensitivity.csv"
-        if len(indices):
-            metric = sweep_plots.headline(sorted(set(indices["metric"]), key=sweep.metrics.index), points)
+    bar = tqdm(
+        total=len(points) + ANALYSIS_STEPS,
+        desc=f"{sweep.name}: analysis",
+        unit=" steps",
+        delay=1.0,
+        file=sys.stderr,
+        disable=not progress,
+        leave=False,
+        position=0,  # the line of the points' bar, which is done by now: no second line
+    )
+    try:
+        title = f"{sweep.name}: {len(points)} points x {sweep.replicates} worlds"
+        shown = sweep_plots.headline(sweep.metrics, points, sweep.heatmap_metric)
+        warnings = []
+        if not points[shown].notna().any():
+            warnings.append(
+                f"{shown} has no value at any point (a median is undefined where over half the truces "
+                "survive the horizon): its figures are empty"
+            )
+        figures = [
+            (stem, _caption(stem, sweep, shown))
+            for stem in sweep_plots.sweep_figures(points, sweep.paths, sweep.metrics, out, title, shown)
+        ]
+        bar.update(1)
+        written = {}
+        indices = salib_indices(sweep, points)
+        unstable = index_warnings(sweep, indices)
+        warnings += unstable
+        if indices is not None:
+            atomic_write(out / "sensitivity.csv", lambda p: indices.to_csv(p, index=False))
+            written["sensitivity"] = out / "sensitivity.csv"
+            if len(indices):
+                recorded = sorted(set(indices["metric"]), key=sweep.metrics.index)
+                metric = sweep_plots.headline(recorded, points, shown if shown in recorded else None)
+                figures.append(
+                    (
+                        sweep_plots.sensitivity_figure(
+                            indices, sweep.design, metric, out, title, unstable=bool(unstable)
+                        ),
+                        f"Sensitivity of {sweep_plots.label(metric)} to each lever ({sweep.design})",
+                    )
+                )
+        bar.update(1)
+        ratios = hazard_ratios(load_worlds(out, sweep.paths, points, bar.update), sweep.paths)
+        atomic_write(out / "hazard_ratios.csv", lambda p: ratios.to_csv(p, index=False))
+        written["hazard_ratios"] = out / "hazard_ratios.csv"
+        if len(ratios):
             figures.append(
                 (
-                    sweep_plots.sensitivity_figure(indices, sweep.design, metric, out, title),
-                    f"Sensitivity of {sweep_plots.label(metric)} to each lever ({sweep.design})",
+                    sweep_plots.forest_figure(ratios, out, title),
+                    "Hazard ratio of collapse per standard deviation of each lever (Cox model)",
                 )
             )
-    ratios = hazard_ratios(load_worlds(out, sweep.paths, points), sweep.paths)
-    atomic_write(out / "hazard_ratios.csv", lambda p: ratios.to_csv(p, index=False))
-    written["hazard_ratios"] = out / "hazard_ratios.csv"
-    if len(ratios):
-        figures.append(
-            (
-                sweep_plots.forest_figure(ratios, out, title),
-                "Hazard ratio of collapse per standard deviation of each lever (Cox model)",
-            )
+        bar.update(1)
+        if warnings:
+            bar.clear()
+            for text in warnings:
+                print(f"warning: {text}", file=sys.stderr)
+        spec = json.loads((out / "sweep.json").read_text(encoding="utf-8"))
+        spec["caveats"] = sweep_caveats(sweep) + warnings
+        write_json(out / "sweep.json", spec)
+        written["report"] = sweep_report(
+            out, spec, points, figures, indices, ratios, spec["caveats"], shown if len(sweep.paths) > 1 else None
         )
-    written["report"] = sweep_report(
-        out, json.loads((out / "sweep.json").read_text()), points, figures, indices, ratios
-    )
+        bar.update(1)
+    finally:
+        bar.close()
     add_entries(out, [p.name for p in out.iterdir() if p.suffix in (".png", ".svg", ".csv", ".html")])
     return written
 
 
-def _caption(stem: str, sweep: Sweep, points: pd.DataFrame) -> str:
-    from truce_sim.sweeps.figures import headline, label
+def _caption(stem: str, sweep: Sweep, shown: str) -> str:
+    from truce_sim.sweeps.figures import label
 
-    paths, metric = sweep.paths, label(headline(sweep.metrics, points))
+    paths, metric = sweep.paths, label(shown)
     if stem == "sweep_metrics":
         return f"Each metric against {paths[0]} with its 95% interval"
     if stem == "sweep_heatmap":

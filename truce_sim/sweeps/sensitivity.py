@@ -4,6 +4,18 @@ Sobol indices (first order S1 and total ST) need a Saltelli/Sobol design; Morris
 (mu*, sigma) needs Morris trajectories. The Cox model works for every design: it regresses every
 world's truce survival on its point's varied values, so each lever gets a hazard ratio (above 1:
 shortens the truce) with its 95% interval.
+
+When the indices can be trusted (``index_warnings``): Sobol estimates from few base samples are
+noisy enough to fall outside [0, 1] and to rank levers by chance. The sweep warns, on its page,
+in sweep.json's ``caveats`` and on stderr, when any of these holds:
+
+* Sobol: fewer than ``SOBOL_MIN_N`` (512) base samples; or any first-order or total index above 1
+  (a share of variance cannot be); or any index whose 95% confidence half-width is larger than
+  the index itself and at least ``SOBOL_WIDE`` (0.05), so that its interval spans zero and an
+  effect worth reading;
+* Morris: fewer than ``MORRIS_MIN_TRAJECTORIES`` (10) trajectories.
+
+Each Sobol row that breaks a rule says which in its ``unstable`` column.
 """
 
 from __future__ import annotations
@@ -12,6 +24,15 @@ import numpy as np
 import pandas as pd
 
 from truce_sim.sweeps.spec import Sweep
+
+SOBOL_MIN_N = 512
+SOBOL_WIDE = 0.05
+MORRIS_MIN_TRAJECTORIES = 10
+SOBOL_RULE = (
+    f"Sobol indices are stable from about {SOBOL_MIN_N} base samples; below that, or with an index above 1 "
+    f"or a 95% interval wider than the index, treat them as a rough ranking at most"
+)
+MORRIS_RULE = f"Morris screening needs at least {MORRIS_MIN_TRAJECTORIES} trajectories for a stable ranking"
 
 
 def salib_indices(sweep: Sweep, points: pd.DataFrame) -> pd.DataFrame | None:
@@ -55,7 +76,67 @@ def salib_indices(sweep: Sweep, points: pd.DataFrame) -> pd.DataFrame | None:
                         "mu": res["mu"][k],
                     }
                 )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if sweep.design == "sobol" and len(frame):
+        frame["unstable"] = [_sobol_flags(row) for row in frame.itertuples(index=False)]
+    return frame
+
+
+def _sobol_flags(row) -> str:
+    """Which stability rules one Sobol row breaks ('' for none)."""
+    flags = []
+    for name in ("S1", "ST"):
+        value, conf = float(getattr(row, name)), float(getattr(row, f"{name}_conf"))
+        if value > 1:
+            flags.append(f"{name} > 1")
+        if np.isfinite(conf) and conf >= SOBOL_WIDE and conf > value:
+            flags.append(f"{name} interval wider than {name}")
+    return "; ".join(flags)
+
+
+def index_warnings(sweep: Sweep, indices: pd.DataFrame | None) -> list[str]:
+    """One sentence per stability rule the sweep's indices break (see the module's doc)."""
+    if indices is None or sweep.design not in ("sobol", "morris"):
+        return []
+    out = []
+    if sweep.design == "morris":
+        if sweep.n < MORRIS_MIN_TRAJECTORIES:
+            out.append(
+                f"Morris indices from {sweep.n} trajectories (fewer than {MORRIS_MIN_TRAJECTORIES}) are not "
+                f"stable: the ranking of levers may be chance's; rerun with n: {MORRIS_MIN_TRAJECTORIES} or more"
+            )
+        return out
+    if sweep.n < SOBOL_MIN_N:
+        out.append(
+            f"Sobol indices from {sweep.n} base samples (fewer than {SOBOL_MIN_N}) are not stable: read them as "
+            f"a rough ranking at most, and rerun with n: {SOBOL_MIN_N} or more before quoting a number"
+        )
+    if not len(indices):
+        return out
+
+    def listed(rows: pd.DataFrame, what: str) -> str:
+        shown = [f"{r.metric} / {r.parameter} {what} = {getattr(r, what):.3g}" for r in rows.head(3).itertuples()]
+        return "; ".join(shown) + (f"; and {len(rows) - 3} more" if len(rows) > 3 else "")
+
+    above = [(what, indices[indices[what] > 1]) for what in ("S1", "ST")]
+    if any(len(rows) for _, rows in above):
+        out.append(
+            "Sobol indices above 1, which a share of variance cannot be (sampling noise): "
+            + "; ".join(listed(rows, what) for what, rows in above if len(rows))
+        )
+    wide = [
+        (what, indices[(indices[f"{what}_conf"] >= SOBOL_WIDE) & (indices[f"{what}_conf"] > indices[what])])
+        for what in ("ST", "S1")
+    ]
+    if any(len(rows) for _, rows in wide):
+        count = sum(len(rows) for _, rows in wide)
+        what, rows = next((w, r) for w, r in wide if len(r))
+        out.append(
+            f"{count} Sobol ind{'ices have' if count > 1 else 'ex has'} a 95% interval wider than the index "
+            f"(the unstable column of the table says which), e.g. {listed(rows.head(1), what)} "
+            f"+/- {float(rows[f'{what}_conf'].iloc[0]):.3g}"
+        )
+    return out
 
 
 def hazard_ratios(worlds: pd.DataFrame, paths: list[str]) -> pd.DataFrame:

@@ -58,6 +58,7 @@ SWEEP_KEYS = (
     "vary",
     "metrics",
     "morris_levels",
+    "heatmap_metric",
 )
 MAX_POINTS = 10_000
 SWEEP_FILE = "a sweep file is a few KB"
@@ -84,6 +85,7 @@ class Sweep:
     source: str = "<sweep>"
     points: pd.DataFrame = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)  # things a user should know, not errors
+    heatmap_metric: str | None = None  # the metric of the one-metric figures (default: figures.headline)
 
     @property
     def paths(self) -> list[str]:
@@ -111,14 +113,16 @@ class Sweep:
             "morris_levels": self.morris_levels,
             "vary": self.vary,
             "metrics": self.metrics,
+            "heatmap_metric": self.heatmap_metric,
             "points": len(self.points),
             "base_scenario": self.base.to_yaml_dict(),
         }
 
     def fingerprint(self) -> str:
         """A hash of what the sweep computes. The base file's path is left out (its content is
-        in): the same sweep named by another path, or run from another folder, is the same."""
-        spec = {k: v for k, v in self.spec().items() if k != "base"}
+        in): the same sweep named by another path, or run from another folder, is the same; so is
+        the metric the figures show, which changes no point."""
+        spec = {k: v for k, v in self.spec().items() if k not in ("base", "heatmap_metric")}
         return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def full_fingerprint(self) -> str:
@@ -271,6 +275,7 @@ def build_sweep(raw: dict, base: Scenario, base_path: str, check: Validator, max
             check.fail(f"metrics.{i}", f"{m} lies past the sweep's {steps} days; drop it or run more --steps")
         if m not in allowed:
             check.fail(f"metrics.{i}", f"unknown metric {m!r}{did_you_mean(m, allowed)}; known: {', '.join(allowed)}")
+    heatmap = _heatmap_metric(check, raw.get("heatmap_metric"), metrics)
     sweep = Sweep(
         name,
         base,
@@ -286,28 +291,49 @@ def build_sweep(raw: dict, base: Scenario, base_path: str, check: Validator, max
         levels,
         check.source,
     )
+    sweep.heatmap_metric = heatmap
     count = planned_points(sweep)
     if count > max_points:
         check.fail("design", f"needs {count:,} points, more than --max-points {max_points:,} allows")
     sweep.points = design_points(sweep)
-    for path in sweep.paths:
-        days = [e.day for e in base.events if path in {**e.set, **e.scale, **e.add}]
-        if days:
-            live = (
-                f"; vary {SCALE_PREFIX}{path} to change it everywhere"
-                if any(path in e.set for e in base.events)
-                else ""
-            )
-            sweep.notes.append(
-                f"note: events of the base scenario also change {path} (days "
-                f"{', '.join(map(str, days))}); the varied value is the one before them{live}"
-            )
+    sweep.notes += [note for path in sweep.paths for note in _event_notes(base, path, steps)]
     for i in range(len(sweep.points)):  # every point must be a valid scenario before anything runs
         try:
             sweep.point_scenario(i)
         except ScenarioError as exc:
             check.fail("vary", f"point {i} is not a valid scenario: {exc}")
     return sweep
+
+
+def _event_notes(base: Scenario, path: str, steps: int) -> list[str]:
+    """What a user should know of the base scenario's events, within the sweep's days, that
+    change a varied field."""
+    events = [e for e in base.events if e.day <= steps]
+    days = [e.day for e in events if path in {**e.set, **e.scale, **e.add}]
+    set_days = sorted({e.day for e in events if path in e.set})
+    if set_days:
+        return [
+            f"note: events of the base scenario set {path} on day{'s' if len(set_days) > 1 else ''} "
+            f"{', '.join(map(str, set_days))}: from day {set_days[0]} every point has the events' value, "
+            f"so the sweep varies {path} only before that day; vary {SCALE_PREFIX}{path} to change it everywhere"
+        ]
+    if days:
+        return [
+            f"note: events of the base scenario also change {path} (days "
+            f"{', '.join(map(str, days))}); they add to or scale the varied value"
+        ]
+    return []
+
+
+def _heatmap_metric(check: Validator, heatmap: Any, metrics: list[str]) -> str | None:
+    """The metric the heatmap (and the other one-metric figures) shows: one the sweep records."""
+    if heatmap is not None and (not isinstance(heatmap, str) or heatmap not in metrics):
+        check.fail(
+            "heatmap_metric",
+            f"{_short_name(heatmap)} is not one of the sweep's metrics{did_you_mean(str(heatmap), metrics)}; "
+            f"give one of {', '.join(metrics)} (or add it to metrics)",
+        )
+    return heatmap
 
 
 def _short_name(name) -> str:
