@@ -120,6 +120,9 @@ def test_a_what_if_is_named_in_the_title_in_either_shape(run, tmp_path):
     out, s, _ = run
     scenario = load_scenario("libya_2020_january")
     assert what_if({"overrides": {"backers.russia.pressure": "0"}}) == ["backers.russia.pressure=0"]
+    # the what_if list of a run with an added event wins over the overrides map
+    changes = ["backers.turkey.support*=2", "event day 30: backers.russia.pressure=0"]
+    assert what_if({"overrides": {"backers.turkey.support": "x2"}, "what_if": changes}) == changes
     assert what_if({"overrides": ["backers.russia.pressure=0", "backers.turkey.support=x2"]}) == [
         "backers.russia.pressure=0",
         "backers.turkey.support=x2",
@@ -129,8 +132,11 @@ def test_a_what_if_is_named_in_the_title_in_either_shape(run, tmp_path):
         d.mkdir()
         for name in ("replicates.csv", "decisions.csv"):
             shutil.copy(out / name, d / name)
-        page = run_report(d, {**s, "overrides": overrides, "label": "russia.pressure=0"}, "", scenario).read_text()
+        page = run_report(d, {**s, "overrides": overrides, "label": None}, "", scenario).read_text()
         assert "<h1>libya_2020_january (what-if: backers.russia.pressure=0): 300 worlds" in page
-    # a label alone still names the what-if
-    page = run_report(tmp_path / "0", {**s, "overrides": [], "label": "russia.pressure=0"}, "", scenario).read_text()
-    assert "<h1>libya_2020_january (what-if: russia.pressure=0)" in page
+    # a --label names the what-if beside its changes, and alone when there are none
+    named = {**s, "overrides": {"backers.russia.pressure": "0"}, "label": "no_russian_pressure"}
+    page = run_report(tmp_path / "0", named, "", scenario).read_text()
+    assert "<h1>libya_2020_january (what-if no_russian_pressure: backers.russia.pressure=0)" in page
+    page = run_report(tmp_path / "0", {**s, "overrides": [], "label": "no_russian_pressure"}, "", scenario).read_text()
+    assert "<h1>libya_2020_january (what-if no_russian_pressure)" in page

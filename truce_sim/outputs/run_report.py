@@ -184,10 +184,11 @@ def run_report(
     changes = what_if(s)
     label = s.get("label")
     named = s["scenario"]
+    kind = f"what-if {label}" if label and label != s["scenario"] else "what-if"
     if changes:
-        named += " (what-if: " + ", ".join(changes) + ")"
-    elif label and label != s["scenario"]:
-        named += f" (what-if: {label})"
+        named += f" ({kind}: " + ", ".join(changes) + ")"
+    elif kind != "what-if":
+        named += f" ({kind})"
     text = page(f"{named}: {s['replicates']} worlds, seed {s['seed']}, {s['steps']} days", sections)
     text = text.replace("</style>", EXTRA_STYLE + "</style>", 1)
     text = text.replace("</h1>\n", "</h1>\n" + top + "\n", 1)
@@ -196,8 +197,10 @@ def run_report(
 
 
 def what_if(s: dict) -> list[str]:
-    """A what-if's changes as PATH=VALUE strings: summary.json's ``overrides`` as a map
-    {path: value} or as a list of strings."""
+    """A what-if's changes as strings: summary.json's ``what_if`` list (sets, scales and added
+    events) when there is one, else its ``overrides`` as a map {path: value} or a list."""
+    if s.get("what_if"):
+        return [str(x) for x in s["what_if"]]
     overrides = s.get("overrides") or {}
     if isinstance(overrides, dict):
         return [f"{k}={v}" for k, v in overrides.items()]
