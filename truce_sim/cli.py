@@ -448,7 +448,6 @@ def cmd_run(args) -> int:
             if bar is not None:
                 bar.close()
         write_run_files(result, staging, command=["run.py", *sys.argv[1:]], started=started, finished=utc_now())
-        _record_what_if(staging / "manifest.json", result.summary)
         out.commit()
     if not args.quiet:
         print(summary_table(result.summary, out_dir))
@@ -462,17 +461,6 @@ def _progress_bar(total: int, name: str, unit: str = " world-days", unit_scale: 
 
     # delay: runs shorter than about a second show no bar at all
     return tqdm(total=total, desc=name, unit=unit, unit_scale=unit_scale, delay=1.0, file=sys.stderr, leave=leave)
-
-
-def _record_what_if(manifest: Path, summary: dict) -> None:
-    """Add the what-if's name and changes (summary.json's ``label`` and ``what_if``) to a run's
-    manifest.json, so that the record of how a run was made names what it changed."""
-    import json
-
-    record = json.loads(manifest.read_text(encoding="utf-8"))
-    record["label"] = summary.get("label")
-    record["what_if"] = list(summary.get("what_if") or [])
-    manifest.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
 def summary_table(s: dict, out_dir: Path) -> str:

@@ -127,6 +127,8 @@ def write_run_files(
         "finished": finished,
         "versions": versions(),
         "platform": platform.platform(),
+        "label": s.get("label"),  # the what-if's name and changes, as summary.json has them
+        "what_if": list(s.get("what_if") or []),
     }
     (d / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     from truce_sim.outputs.run_report import run_report

@@ -132,8 +132,9 @@ def run_ensemble(
     posterior = scenario.posterior
     groups = posterior.draws if posterior is not None else POSTERIOR_DRAWS
     record = posterior.record() if posterior is not None else None
-    summary = summarise(table, scenario.name, seed, steps, scenario.what_if, scenario.caveats(), groups, record)
-    timeseries["survival_band_lo"], timeseries["survival_band_hi"] = survival_band(table, groups, steps)
+    band = survival_band(table, groups, steps)  # one computation for the summary and the daily table
+    summary = summarise(table, scenario.name, seed, steps, scenario.what_if, scenario.caveats(), groups, record, band)
+    timeseries["survival_band_lo"], timeseries["survival_band_hi"] = band
     return EnsembleResult(
         scenario,
         seed,

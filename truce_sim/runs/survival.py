@@ -96,9 +96,16 @@ def survival_band(replicates: pd.DataFrame, groups: int, steps: int) -> tuple[np
     return lo, hi
 
 
-def band_summary(replicates: pd.DataFrame, groups: int, steps: int, posterior: dict | None = None) -> dict:
-    """summary.json's ``survival_band``: what the band is, and its lo/hi at the survival days."""
-    lo, hi = survival_band(replicates, groups, steps)
+def band_summary(
+    replicates: pd.DataFrame,
+    groups: int,
+    steps: int,
+    posterior: dict | None = None,
+    band: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict:
+    """summary.json's ``survival_band``: what the band is, and its lo/hi at the survival days.
+    ``band``, if given, is :func:`survival_band` of the same worlds, already computed."""
+    lo, hi = band if band is not None else survival_band(replicates, groups, steps)
     sizes = np.bincount(replicates["replicate"].to_numpy(dtype=np.int64) % groups, minlength=groups)
     smallest = int(sizes[sizes > 0].min())
     pooled = kaplan_meier(replicates)
@@ -141,6 +148,7 @@ def summarise(
     caveats: list[str] | None = None,
     band_groups: int | None = None,
     posterior: dict | None = None,
+    band: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict:
     """The run's summary (written as summary.json); ``overrides`` names a what-if's changes to
     fields and ``caveats`` what a reader of its results must know (see ``Scenario.caveats``).
@@ -184,7 +192,7 @@ def summarise(
         "share_all_signed": round(float(replicates["all_signed"].mean()), 4),
         "deliberate_share": _share(collapsed[collapsed["cause"] == "offensive"], "deliberate"),
         "share_ever_nominal": _share(replicates, "nominal_days", lambda days: days > 0),
-        **({"survival_band": band_summary(replicates, band_groups, steps, posterior)} if band_groups else {}),
+        **({"survival_band": band_summary(replicates, band_groups, steps, posterior, band)} if band_groups else {}),
         "posterior": posterior,
     }
 
