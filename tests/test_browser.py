@@ -5,31 +5,22 @@ go to results/screenshots/.
 """
 
 import json
-import shutil
+import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from truce_sim.outputs.browser import CHROMIUM, free_port, launch_chromium, start_explorer, wait_for_http
+
 from .conftest import ROOT
 
 pytestmark = pytest.mark.slow  # a real browser and servers
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = ROOT / "results" / "screenshots"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +33,7 @@ def browser():
         pytest.skip("the playwright Python package is not installed (pip install -e '.[test]')")
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        b = launch_chromium(p)
         yield b
         b.close()
 
@@ -71,8 +62,9 @@ def test_run_report_renders_and_matches_the_summary(browser, tmp_path):
         == 0
     )
     summary = json.loads((out / "summary.json").read_text())
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto((out / "report.html").as_uri())
+    _page_fits(page)
     assert check_images(page) == 4  # survival, causes, dynamics and the decision terms
     cells = page.eval_on_selector_all(
         "[data-key]", "els => els.map(e => [e.dataset.key, e.dataset.value, e.innerText])"
@@ -112,11 +104,39 @@ def test_compare_and_sweep_reports_render(browser, tmp_path):
         == 0
     )
     assert cli("compare", str(a), str(b), "--out", str(c)).returncode == 0
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto((c / "report.html").as_uri())
+    _page_fits(page)
     check_images(page)
-    assert "Log-rank" in page.inner_text("body")
+    body = page.inner_text("body")
+    assert "Log-rank" in body  # the two runs have different seeds: independent samples
+    assert "backers.patron_north.pressure" in body  # the fields that differ are named
     page.screenshot(path=str(SHOTS / "compare_report.png"), full_page=True)
+    # a what-if against its baseline, same seed: paired differences, no log-rank test
+    what_if, paired = tmp_path / "what_if", tmp_path / "paired"
+    assert (
+        cli(
+            "run",
+            "scenarios/stalemate_joint_pressure.yaml",
+            "-n",
+            "150",
+            "--steps",
+            "90",
+            "--set",
+            "backers.patron_north.pressure=0",
+            "--out",
+            str(what_if),
+            "-q",
+        ).returncode
+        == 0
+    )
+    assert cli("compare", str(a), str(what_if), "--out", str(paired)).returncode == 0
+    page.goto((paired / "report.html").as_uri())
+    _page_fits(page)
+    check_images(page)
+    body = page.inner_text("body")
+    assert "Not shown for" in body and "paired" in body and "backers.patron_north.pressure" in body
+    page.screenshot(path=str(SHOTS / "compare_paired_report.png"), full_page=True)
     sweep = tmp_path / "sweep"
     proc = cli(
         "sweep",
@@ -137,15 +157,10 @@ def test_compare_and_sweep_reports_render(browser, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     page.goto((sweep / "report.html").as_uri())
+    _page_fits(page)
     assert check_images(page) >= 3  # heatmap, lines, hazard ratios
     page.screenshot(path=str(SHOTS / "sweep_report.png"), full_page=True)
     page.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _listening(port: int) -> bool:
@@ -154,21 +169,16 @@ def _listening(port: int) -> bool:
 
 
 def _wait_for(url: str, seconds: float) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"nothing answered at {url} within {seconds} s")
+    try:
+        wait_for_http(url, seconds)
+    except TimeoutError as e:
+        raise AssertionError(str(e)) from None
 
 
 def test_view_serves_the_report(tmp_path):
     out = tmp_path / "run"
     assert cli("run", "scenarios/syria_2016_september.yaml", "-n", "50", "--out", str(out), "-q").returncode == 0
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "run.py"), "view", str(out), "--port", str(port), "--no-browser"],
         cwd=ROOT,
@@ -186,55 +196,130 @@ def test_view_serves_the_report(tmp_path):
         server.wait(10)
 
 
-def test_explorer_reruns_the_what_if_ensemble_when_a_lever_moves(browser):
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "run.py"),
-            "explore",
-            "scenarios/stalemate_joint_pressure.yaml",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def _page_fits(page, width: int = 1280) -> None:
+    """The page needs no horizontal scroll at this width: wide tables scroll in their own boxes."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+SCROLLED_LEVERS = """() => [...document.querySelectorAll('.lever [role=slider]')].filter(s => {
+    for (let e = s.parentElement; e && !e.classList.contains('lever-groups'); e = e.parentElement) {
+        const y = getComputedStyle(e).overflowY;
+        if (y !== 'visible' && e.scrollHeight > e.clientHeight + 1) return true;
+    }
+    return false;
+}).map(s => s.getAttribute('aria-label'))"""
+
+LEVER_LABELS = """() => [...document.querySelectorAll('.lever')].map(e => [
+    e.querySelector('.lever-label').innerText, e.querySelector('[role=slider]').getAttribute('aria-valuenow')])"""
+
+
+def test_explorer_levers_what_if_command_file_and_reset(browser, tmp_path):
+    from truce_sim.core.scenario import load_scenario
+    from truce_sim.levers import levers_of
+
+    scenario_file = "scenarios/stalemate_joint_pressure.yaml"
+    levers = levers_of(load_scenario(ROOT / scenario_file))
+    port = free_port()
+    log = tmp_path / "explorer.log"
+    with open(log, "w") as sink:
+        server = start_explorer(scenario_file, port, output=sink, cwd=ROOT)
     try:
         _wait_for(f"http://127.0.0.1:{port}/", 90)
-        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900},
+            accept_downloads=True,
+            permissions=["clipboard-read", "clipboard-write"],
+        )
+        page = context.new_page()
         page.goto(f"http://127.0.0.1:{port}/")
         page.wait_for_selector("text=Survival at 90 days", timeout=90_000)
+        page.wait_for_selector("text=Changes: none (the scenario as loaded)")
+        _page_fits(page)
+        body = page.inner_text("body")
+        assert "Model Parameters" not in body and "PAGE 0" not in body.upper()  # no empty scaffolding
+        # every lever is on the page, in its actor's group, none hidden in a scrolling box
+        for lever in levers:
+            slider = page.get_by_role("slider", name=f"{lever.group} {lever.label}", exact=True)
+            assert page.locator(".lever", has=slider).is_visible(), lever.key
+        groups = page.eval_on_selector_all(".lever-group .v-card__title", "els => els.map(e => e.innerText)")
+        assert groups == list(dict.fromkeys(lever.group for lever in levers))
+        assert page.evaluate(SCROLLED_LEVERS) == []
+        # each value label sits on its own slider: the label's number is that slider's value
+        labels = page.evaluate(LEVER_LABELS)
+        assert len(labels) == len(levers)
+        for text, value in labels:
+            assert float(text.rsplit(":", 1)[1]) == pytest.approx(float(value), abs=0.005), (text, value)
+        # a tooltip says what a lever is
+        page.get_by_text("monitoring:").hover()
+        page.wait_for_selector("text=monitoring damps spirals", timeout=5_000)
+
         before = page.locator("text=Survival at 90 days").inner_text()
-        assert "with these levers" in before and "as loaded" in before
-        page.wait_for_timeout(500)
-        figures_before = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.src)")
-        slider = page.locator(".v-input", has_text="mediator monitoring").locator("[role=slider]")
-        start = float(slider.get_attribute("aria-valuenow"))
+        slider = page.get_by_role("slider", name="mediator monitoring", exact=True)
+        assert float(slider.get_attribute("aria-valuenow")) == pytest.approx(0.2)
         slider.focus()
         for _ in range(12):  # twelve steps of 0.05: monitoring 0.2 -> 0.8
             slider.press("ArrowRight")
-        assert float(slider.get_attribute("aria-valuenow")) > start
-        page.wait_for_function("old => !document.body.innerText.includes(old)", arg=before, timeout=30_000)
+        page.wait_for_selector("text=Changes: mediator.monitoring=0.8", timeout=30_000)
         after = page.locator("text=Survival at 90 days").inner_text()
-        now_before, now_after = (float(t.split("**")[0].split(":")[1].split("%")[0]) for t in (before, after))
-        # more monitoring damps violation spirals: survival at 90 days rises
-        assert now_after > now_before, (before, after)
-        assert (
-            page.eval_on_selector_all("img", "imgs => imgs.map(i => i.src)") != figures_before
-        )  # the curve was redrawn
+        now_before, now_after = (float(t.split(":")[1].split("%")[0]) for t in (before, after))
+        assert now_after > now_before, (before, after)  # monitoring damps spirals: survival at 90 days rises
+        page.wait_for_selector("text=monitoring: 0.80", timeout=10_000)  # the value on its own slider
         check_images(page)
+
+        # copy as command: the run command line of this what-if, on the clipboard
+        command = page.locator(".copy-text textarea").input_value()
+        assert command == f"python run.py run {scenario_file} -n 500 --set mediator.monitoring=0.8"
+        page.get_by_role("button", name="Copy as command").click()
+        page.wait_for_selector("text=Copied", timeout=5_000)
+        assert page.evaluate("navigator.clipboard.readText()") == command
+        # save as scenario: a file that loads and carries the lever's value
+        with page.expect_download() as download:
+            page.get_by_text("Save as scenario").click()
+        saved = tmp_path / "saved.yaml"
+        download.value.save_as(saved)
+        scenario = load_scenario(saved)
+        assert scenario.name == "stalemate_joint_pressure_what_if" and scenario.mediator["monitoring"] == 0.8
+
         # one world steps day by day
         page.get_by_role("button", name="Step").click()
         page.wait_for_selector("text=Day 1: truce", timeout=20_000)
         page.screenshot(path=str(SHOTS / "explorer.png"), full_page=True)
-        page.close()
+        # Reset restarts the world and puts the levers back where the scenario has them
+        page.get_by_role("button", name="Reset").click()
+        page.wait_for_selector("text=Changes: none (the scenario as loaded)", timeout=30_000)
+        page.wait_for_selector("text=Day 0: truce", timeout=20_000)
+        assert float(slider.get_attribute("aria-valuenow")) == pytest.approx(0.2)
+        page.wait_for_selector("text=monitoring: 0.20", timeout=10_000)
+        assert page.locator(".copy-text textarea").input_value().endswith("-n 500")
+
+        # one Ctrl-C stops it, even while a world is playing
+        page.get_by_role("button", name="▶").click()
+        page.wait_for_function(  # a day shows for a moment only: wait for any day from the third on
+            "() => { const m = document.body.innerText.match(/Day (\\d+): truce/); return m && +m[1] >= 3; }",
+            timeout=20_000,
+        )
+        server.send_signal(signal.SIGINT)
+        assert server.wait(20) == 0
+        context.close()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+    assert not _listening(port), "the explorer kept running after one Ctrl-C"
+    output = log.read_text()
+    assert "explorer stopped" in output
+    assert "warn" not in output.lower(), output  # no warnings at start-up or at the stop
+
+
+def test_explorer_stops_on_terminate():
+    port = free_port()
+    server = start_explorer("libya_2020_january", port, cwd=ROOT)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/", 90)
     finally:
         server.terminate()
         try:
-            server.wait(15)
+            server.wait(20)
         except subprocess.TimeoutExpired:
             server.kill()
-        time.sleep(0.5)
-        assert not _listening(port), "the explorer kept running after its command was stopped"
+    assert not _listening(port)

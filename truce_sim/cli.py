@@ -629,24 +629,27 @@ def cmd_view(args) -> int:
 
 
 def cmd_explore(args) -> int:
+    import click
+
+    from truce_sim.core.scenario import resolve_scenario
+
     load_scenario(args.scenario)  # a broken file fails here, in one line, not inside the server
     app = Path(__file__).with_name("app.py")
-    env = {**os.environ, "TRUCE_SIM_SCENARIO": str(Path(args.scenario).resolve())}
+    os.environ["TRUCE_SIM_SCENARIO"] = str(resolve_scenario(args.scenario).resolve())  # a file or a built-in's name
+    os.environ["TRUCE_SIM_SCENARIO_ARG"] = args.scenario  # the explorer's "copy as command" repeats it
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # solara's badge would cover the figures
+    # a closed tab's session (and a world it left playing) ends after 20 s, not solara's 24 h
+    os.environ.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", "20s")
     print(f"explorer for {args.scenario} at http://127.0.0.1:{args.port}/  (Ctrl-C to stop)", flush=True)
-    command = [
-        sys.executable,
-        "-m",
-        "solara",
-        "run",
-        str(app),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(args.port),
-        "--no-open",
-    ]
-    sys.stdout.flush()
-    os.execve(sys.executable, command, env)  # become the server: stopping this process stops it
+    from solara.__main__ import cli as solara_cli
+
+    solara_arguments = ["run", str(app), "--host", "127.0.0.1", "--port", str(args.port), "--no-open"]
+    solara_arguments.append("--no-check-version")  # no network here, and no upgrade advice at every start
+    # in this process, not a child: stopping this process stops the server
+    with contextlib.suppress(KeyboardInterrupt, click.exceptions.Abort):
+        solara_cli.main(solara_arguments, prog_name="solara", standalone_mode=False)
+    print("explorer stopped", file=sys.stderr)
+    return 0
 
 
 def cmd_validate(args) -> int:
