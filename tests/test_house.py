@@ -13,14 +13,15 @@ import pytest
 from .conftest import ROOT
 
 PACKAGE = ROOT / "truce_sim"
-SUBPACKAGES = ("core", "runs", "outputs", "sweeps", "validity")
+SUBPACKAGES = ("core", "runs", "outputs", "sweeps", "validity", "nowcast")
 # which parts of the package each part may import (docs/ARCHITECTURE in the README's "Design")
 ALLOWED = {
     "core": {"core"},
     "runs": {"core", "runs"},
     "outputs": {"core", "runs", "outputs"},
     "sweeps": {"core", "runs", "outputs", "sweeps"},
-    "validity": {"core", "runs", "outputs", "validity"},
+    "validity": {"core", "runs", "outputs", "validity", "nowcast"},
+    "nowcast": {"core", "runs", "outputs", "nowcast"},
     "app": {"core", "runs", "outputs", "levers"},
     "levers": {"core", "runs", "outputs"},
 }

@@ -20,7 +20,19 @@ from truce_sim.core.errors import MachineError, UserError
 from truce_sim.core.scenario import builtin_scenarios, load_scenario, one_line
 from truce_sim.outputs.files import check_out_dir
 
-COMMANDS = ("run", "check", "list", "sweep", "discover", "compare", "view", "explore", "validate", "calibrate")
+COMMANDS = (
+    "run",
+    "check",
+    "list",
+    "sweep",
+    "discover",
+    "compare",
+    "view",
+    "explore",
+    "validate",
+    "calibrate",
+    "nowcast",
+)
 
 
 # Below this many world-days one process is faster than a pool of all cores: spawning a worker
@@ -97,18 +109,23 @@ EVENT_HELP = (
 )
 
 
+def _add_worlds_options(parser: argparse.ArgumentParser) -> None:
+    """--replicates, --seed and --steps, as run and nowcast take them."""
+    parser.add_argument(
+        "--replicates", "-n", type=_field_int("replicates"), help="worlds to simulate (default: the scenario's)"
+    )
+    parser.add_argument("--seed", type=_field_int("seed"), help="seed of the random streams (default: the scenario's)")
+    parser.add_argument(
+        "--steps", type=_field_int("horizon_days"), help="days to simulate (default: the scenario's horizon_days)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="run.py", description="truce-sim: truce survival under foreign backers' leverage.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run an ensemble and write its results")
     run.add_argument("scenario", help="scenario file (YAML)")
-    run.add_argument(
-        "--replicates", "-n", type=_field_int("replicates"), help="worlds to simulate (default: the scenario's)"
-    )
-    run.add_argument("--seed", type=_field_int("seed"), help="seed of the random streams (default: the scenario's)")
-    run.add_argument(
-        "--steps", type=_field_int("horizon_days"), help="days to simulate (default: the scenario's horizon_days)"
-    )
+    _add_worlds_options(run)
     run.add_argument("--out", help="out dir (default: results/<scenario name>, results/<scenario name>--<label>)")
     run.add_argument(
         "--label",
@@ -160,6 +177,32 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="rows drawn from --posterior per run (default 50); the survival band spans the K draws' curves",
     )
+    nowcast = sub.add_parser(
+        "nowcast", help="condition the worlds on a running truce's observed record and forecast from it"
+    )
+    nowcast.add_argument("scenario", help="scenario file (YAML) or a built-in's name")
+    nowcast.add_argument(
+        "--observed",
+        required=True,
+        metavar="OBS.csv",
+        help="the observed record: a row per day, date or day, and any of violations_<faction>, violations, "
+        "truce_holds, control_<faction>",
+    )
+    nowcast.add_argument(
+        "--as-of", metavar="DAY|DATE", help="condition on the record up to this day (default: its last observed day)"
+    )
+    _add_worlds_options(nowcast)
+    nowcast.add_argument("--out", help="out dir (default: results/<scenario name>--nowcast-day<AS-OF>)")
+    nowcast.add_argument("--label", metavar="NAME", help="name the what-if")
+    nowcast.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    nowcast.add_argument("--scale", dest="scales", action="append", default=[], metavar="PATH=FACTOR", help=SCALE_HELP)
+    nowcast.add_argument(
+        "--event", dest="events", action="append", default=[], metavar="'DAY: PATH=VALUE'", help=EVENT_HELP
+    )
+    nowcast.add_argument(
+        "--workers", "-j", type=_bounded_int(1, 1024), help="worker processes for the unconditioned run (default 1)"
+    )
+    nowcast.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
     check = sub.add_parser("check", help="validate a scenario and print it resolved")
     check.add_argument("scenario")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
@@ -347,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
             "explore": cmd_explore,
             "validate": cmd_validate,
             "calibrate": cmd_calibrate,
+            "nowcast": cmd_nowcast,
         }
         return commands[args.command](args)
     except UserError as exc:
@@ -649,6 +693,96 @@ def cmd_explore(args) -> int:
     with contextlib.suppress(KeyboardInterrupt, click.exceptions.Abort):
         solara_cli.main(solara_arguments, prog_name="solara", standalone_mode=False)
     print("explorer stopped", file=sys.stderr)
+    return 0
+
+
+def _as_of_day(text: str | None, scenario) -> int | None:
+    """--as-of as a day since the truce began: a whole number, or a date after the start_date."""
+    if text is None:
+        return None
+    import datetime as dt
+
+    text = text.strip()
+    if text.isdigit() and len(text) <= 5:
+        day = int(text)
+    else:
+        try:
+            date = dt.date.fromisoformat(text)
+        except ValueError:
+            raise UsageError(
+                f"--as-of {one_line(text)!r}: expected a day (e.g. 20) or a date (e.g. 2020-02-01)"
+            ) from None
+        if scenario.start_date is None:
+            raise UsageError(f"--as-of {text}: a date needs the scenario's start_date; give the day instead")
+        day = (date - scenario.start_date).days
+    if not 1 <= day <= scenario.horizon_days:
+        raise UsageError(f"--as-of {text}: day {day} is outside the truce's days 1-{scenario.horizon_days}")
+    return day
+
+
+def cmd_nowcast(args) -> int:
+    from truce_sim.core.model import MIN_WORLDS_TO_CONTINUE
+    from truce_sim.nowcast.files import write_nowcast_files
+    from truce_sim.nowcast.forecast import nowcast
+    from truce_sim.nowcast.observations import read_observations
+    from truce_sim.nowcast.particle_filter import NoWorldMatches
+    from truce_sim.outputs.files import OutDir
+
+    scenario = load_what_if(args)
+    steps = args.steps or scenario.horizon_days
+    as_of = _as_of_day(args.as_of, scenario)
+    record = read_observations(args.observed, scenario, as_of)  # every mistake in the file before any work
+    as_of = as_of or record.last_day
+    if as_of > steps:
+        raise UsageError(f"--steps {steps}: the run must reach the as-of day {as_of}")
+    worlds = args.replicates or scenario.replicates
+    if worlds < MIN_WORLDS_TO_CONTINUE:
+        raise UsageError(f"--replicates {worlds}: a nowcast needs at least {MIN_WORLDS_TO_CONTINUE} worlds")
+    out_dir = Path(args.out) if args.out else Path("results") / f"{scenario.name}--nowcast-day{as_of}"
+    with OutDir(out_dir, "nowcast", [args.scenario, args.observed]) as out:
+        staging = out.stage()
+        bar = None if args.quiet else _progress_bar(2 * worlds * steps, f"{scenario.name} nowcast")
+        try:
+            result = nowcast(
+                scenario,
+                record,
+                as_of,
+                worlds,
+                args.seed,
+                steps,
+                workers=args.workers or 1,
+                progress=bar.update if bar else None,
+            )
+        except NoWorldMatches as e:
+            raise UserError(f"{record.source}: {e}") from None
+        finally:
+            if bar is not None:
+                bar.close()
+        write_nowcast_files(result, staging, command=["run.py", *sys.argv[1:]])
+        out.commit()
+    s = result.summary
+    if s["warning"]:
+        print(f"warning: {s['warning']}", file=sys.stderr)
+    if not args.quiet:
+        rows = [
+            ("scenario", s["scenario"]),
+            ("as of", f"day {s['as_of_day']}" + (f" ({s['as_of_date']})" if s["as_of_date"] else "")),
+            ("observed days", str(s["observed_days"])),
+            ("effective sample", f"{s['effective_sample_size']:.0f} of {s['worlds']} worlds"),
+        ]
+        for day, cell in s["conditional_survival_at"].items():
+            before = s["unconditional_survival_at"].get(day)
+            rows.append(
+                (
+                    f"survival at {day} d",
+                    f"{100 * cell['p']:.1f}% conditioned, {100 * before['p']:.1f}% unconditioned"
+                    if before
+                    else f"{100 * cell['p']:.1f}% conditioned",
+                )
+            )
+        rows.append(("results", str(out_dir)))
+        width = max(len(k) for k, _ in rows)
+        print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
     return 0
 
 

@@ -589,6 +589,28 @@ class TruceModel(mesa.Model):
         self.truce_age = np.where(self.in_truce, self.truce_age + 1, 0)
 
     # observation --------------------------------------------------------------------------
+    def continue_worlds(self, parents: np.ndarray, name: str | None) -> None:
+        """Go on with world parents[i] as world i (a particle filter's resampling): every array
+        over worlds, of the model and of each agent, is indexed by ``parents``, history included,
+        and each world gets a random stream of its own from now on, keyed on ``name``
+        (:meth:`WorldStreams.branch`; with no name, it keeps its parent's).
+        World arrays are those whose last axis has the worlds' length, so this needs more worlds
+        than any other axis has (factions, backers, days of a window): see MIN_WORLDS_TO_CONTINUE."""
+        n = self.replicate_ids.shape[0]
+        if n < MIN_WORLDS_TO_CONTINUE:
+            raise ValueError(f"continuing worlds needs at least {MIN_WORLDS_TO_CONTINUE} worlds, got {n}")
+        parents = np.asarray(parents, dtype=np.int64)
+        if parents.shape != (n,) or parents.min() < 0 or parents.max() >= n:
+            raise ValueError(f"parents must be {n} world indices in [0, {n})")
+        for holder in (self, *self.factions, *self.backers, self.mediator):
+            state = vars(holder)
+            for key, value in list(state.items()):
+                if key not in _NOT_PER_WORLD:
+                    taken = _take_worlds(value, parents, n)
+                    if taken is not value:
+                        state[key] = taken
+        self.streams = self.streams.branch(parents, name)
+
     def observations(self) -> dict[str, np.ndarray]:
         """Today's observables, one array over worlds each (views: copy before keeping)."""
         obs = {"in_truce": self.in_truce, "first_truce_holds": self.first_truce_holds, "nominal": self.nominal}
@@ -666,3 +688,24 @@ class TruceModel(mesa.Model):
         for path, values in self.drawn.items():
             row[path] = values
         return row
+
+
+# model state that is not over worlds, or that names the worlds rather than describing them
+_NOT_PER_WORLD = frozenset({"replicate_ids", "streams", "scenario", "enemies", "model"})
+MIN_WORLDS_TO_CONTINUE = 50
+
+
+def _take_worlds(value, parents: np.ndarray, n: int):
+    """``value`` with every array over ``n`` worlds inside it indexed by ``parents`` on its last
+    axis (in dicts, lists and tuples too); the same object when nothing in it is over worlds."""
+    if isinstance(value, np.ndarray):
+        return value[..., parents] if value.ndim and value.shape[-1] == n else value
+    if isinstance(value, dict):
+        out = {k: _take_worlds(v, parents, n) for k, v in value.items()}
+        return value if all(out[k] is value[k] for k in value) else out
+    if isinstance(value, (list, tuple)):
+        items = [_take_worlds(v, parents, n) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return type(value)(items) if isinstance(value, list) else tuple(items)
+    return value

@@ -55,6 +55,23 @@ class WorldStreams:
             self._day, self._day_keys = day, _mix(self._keys + day_word * _GOLDEN)
         return _mix(self._day_keys ^ np.uint64(slot(name)))
 
+    def branch(self, parents: np.ndarray, name: str | None) -> WorldStreams:
+        """The streams of worlds that continue worlds ``parents`` (world i continues world
+        parents[i]; a parent may have several), each with a stream of its own from now on: keyed on
+        its parent's key, its position i and ``name`` (which names the branching, e.g. the day),
+        so that copies of one world do not share their futures and the result depends only on
+        the seed, the parents and the name. With no name, each world keeps its parent's stream."""
+        parents = np.asarray(parents, dtype=np.int64)
+        out = WorldStreams.__new__(WorldStreams)
+        out.seed, out.replicates = self.seed, np.arange(parents.size, dtype=np.int64)
+        position = np.arange(parents.size, dtype=np.uint64)
+        out._keys = self._keys[parents]
+        if name is not None:
+            with np.errstate(over="ignore"):
+                out._keys = _mix(out._keys ^ _mix(position * _GOLDEN + np.uint64(slot(name))))
+        out._day, out._day_keys = None, out._keys
+        return out
+
     def uniform(self, day: int, name: str) -> np.ndarray:
         """Uniform numbers in the open interval (0, 1), one per world."""
         return ((self.bits(day, name) >> np.uint64(11)).astype(np.float64) + 0.5) * _TO_UNIT

@@ -15,6 +15,7 @@ class Case:
     worlds: int  # enough that the bracketed quantities are a few points wide
     steps: int
     known: str  # the outcome in the record, in words
+    broke_on: int | None  # the day the truce broke in the record; None: it held past the case's days
 
 
 @dataclass(frozen=True)
@@ -30,14 +31,14 @@ class Bracket:
 
 
 CASES = (
-    Case("libya_2020_january", 1500, 180, "LNA offensive day 14; GNA counter-offensive day 73"),
-    Case("libya_2020_october", 800, 366, "held for years"),
-    Case("syria_2016_september", 800, 60, "over on day 7"),
-    Case("nagorno_karabakh_2020_november", 800, 366, "held about 1,043 days"),
-    Case("syria_2016_february", 800, 180, "rebel offensive day 51, Aleppo fighting from day 55"),
-    Case("ukraine_2015_minsk_ii", 800, 366, "held about 2,566 days, Debaltseve aside (days 0-3)"),
-    Case("yemen_2018_hodeidah", 800, 366, "held; no assault on the city for years"),
-    Case("sudan_2023_jeddah", 800, 60, "over about days 9-12"),
+    Case("libya_2020_january", 1500, 180, "LNA offensive day 14; GNA counter-offensive day 73", 14),
+    Case("libya_2020_october", 800, 366, "held for years", None),
+    Case("syria_2016_september", 800, 60, "over on day 7", 7),
+    Case("nagorno_karabakh_2020_november", 800, 366, "held about 1,043 days", None),
+    Case("syria_2016_february", 800, 180, "rebel offensive day 51, Aleppo fighting from day 55", 51),
+    Case("ukraine_2015_minsk_ii", 800, 366, "held about 2,566 days, Debaltseve aside (days 0-3)", None),
+    Case("yemen_2018_hodeidah", 800, 366, "held; no assault on the city for years", None),
+    Case("sudan_2023_jeddah", 800, 60, "over about days 9-12", 10),  # day 10: the facilitators suspended the talks
 )
 HISTORICAL = tuple(case.name for case in CASES)
 ARCHETYPES = ("stalemate_joint_pressure", "lopsided_unrestrained", "no_backer_pressure")
