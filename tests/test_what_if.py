@@ -126,7 +126,7 @@ def test_the_api_adds_events_and_scales_them_as_the_file_events():
     assert later.what_if_changes == ["backers.turkey.support*=2", "event day 50: backers.turkey.support=0.01"]
     named = later.with_label("doubled").with_overrides(["mediator.monitoring=0.5"])
     assert named.label == named.what_if_label == "doubled"
-    assert named.what_if.changes[-1] == "event day 50: backers.turkey.support=0.01"
+    assert named.what_if_changes[-1] == "event day 50: backers.turkey.support=0.01"
     with pytest.raises(ScenarioError, match="--label 'a b'"):
         sim.load_scenario(CASE, label="a b")
 

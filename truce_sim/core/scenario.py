@@ -106,16 +106,6 @@ class AddedEvent:
         return {"day": self.day, self.op: {self.path: copy.deepcopy(self.value)}, "label": self.text}
 
 
-class WhatIf(dict):
-    """A what-if's changes to fields, {path: text} (:attr:`Scenario.what_if`), which also carries
-    ``changes``, every change as one text (added events too), and ``label``, its name or None."""
-
-    def __init__(self, fields: dict[str, str], changes: list[str], label: str | None):
-        super().__init__(fields)
-        self.changes = list(changes)
-        self.label = label
-
-
 def _short_path(path: str) -> str:
     """A dotted path without its section, as what-if labels show it: ``russia.pressure``."""
     head, _, rest = path.partition(".")
@@ -155,16 +145,15 @@ class Scenario:
         self.label = label
 
     @property
-    def what_if(self) -> WhatIf:
+    def what_if(self) -> dict[str, str]:
         """The what-if's changes to fields as {path: text}: an override's value (``0.01``), a
-        scale's factor (``x2``), or both (``0.01 x2``). Empty for the scenario as written. Its
-        ``changes`` list every change, added events too (:attr:`what_if_changes`), and its
-        ``label`` is the what-if's name (:attr:`label`)."""
+        scale's factor (``x2``), or both (``0.01 x2``). Empty for the scenario as written. Every
+        change, added events too, is in :attr:`what_if_changes`; the what-if's name in :attr:`label`."""
         out = dict(self.overrides)
         for path, factor in self.scales.items():
             times = factor_text(factor)
             out[path] = f"{out[path]} {times}" if path in out else times
-        return WhatIf(out, changes=self.what_if_changes, label=self.label)
+        return out
 
     @property
     def what_if_changes(self) -> list[str]:

@@ -56,7 +56,15 @@ def nowcast_summary(
     scenario: Scenario, record: ObservedRecord, filtered: Filtered, plain: EnsembleResult, seed: int
 ) -> dict:
     worlds, as_of = len(filtered.replicates), filtered.as_of
-    conditional = summarise(filtered.replicates, scenario.name, seed, filtered.steps, scenario.what_if)
+    conditional = summarise(
+        filtered.replicates,
+        scenario.name,
+        seed,
+        filtered.steps,
+        scenario.what_if,
+        what_if=scenario.what_if_changes,
+        label=scenario.label,
+    )
     unconditional = plain.summary
     share = min(filtered.effective_sample_size, filtered.distinct_worlds) / worlds
     start = scenario.start_date

@@ -133,7 +133,19 @@ def run_ensemble(
     groups = posterior.draws if posterior is not None else POSTERIOR_DRAWS
     record = posterior.record() if posterior is not None else None
     band = survival_band(table, groups, steps)  # one computation for the summary and the daily table
-    summary = summarise(table, scenario.name, seed, steps, scenario.what_if, scenario.caveats(), groups, record, band)
+    summary = summarise(
+        table,
+        scenario.name,
+        seed,
+        steps,
+        scenario.what_if,
+        scenario.caveats(),
+        groups,
+        record,
+        band,
+        what_if=scenario.what_if_changes,
+        label=scenario.label,
+    )
     timeseries["survival_band_lo"], timeseries["survival_band_hi"] = band
     return EnsembleResult(
         scenario,

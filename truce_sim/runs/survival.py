@@ -149,15 +149,17 @@ def summarise(
     band_groups: int | None = None,
     posterior: dict | None = None,
     band: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    what_if: list[str] | None = None,
+    label: str | None = None,
 ) -> dict:
     """The run's summary (written as summary.json); ``overrides`` names a what-if's changes to
     fields and ``caveats`` what a reader of its results must know (see ``Scenario.caveats``).
 
-    ``overrides`` is {path: value or xFACTOR} (``Scenario.what_if``); when it carries ``changes``
-    and ``label`` (a ``WhatIf``, as ``Scenario.what_if`` is), the summary's ``what_if`` lists every
+    ``overrides`` is {path: value or xFACTOR} (``Scenario.what_if``). ``what_if`` lists every
     change as one text (``backers.russia.pressure=0``, ``backers.turkey.support*=2``,
-    ``event day 30: backers.russia.pressure=0``) and ``label`` is the name given with --label
-    (None without one); from a plain mapping, ``what_if`` is its ``PATH=TEXT`` items. With
+    ``event day 30: backers.russia.pressure=0``: ``Scenario.what_if_changes``; default: the
+    ``PATH=TEXT`` items of ``overrides``) and ``label`` is the name given with --label. With
     ``band_groups`` (K), ``survival_band`` holds the 5-95% band of the K groups' curves: across
     posterior draws when ``posterior`` (its record) is given, else across groups of worlds."""
     kmf = kaplan_meier(replicates)
@@ -175,8 +177,8 @@ def summarise(
     return {
         "scenario": scenario_name,
         "overrides": dict(overrides or {}),
-        "what_if": list(getattr(overrides, "changes", None) or [f"{k}={v}" for k, v in (overrides or {}).items()]),
-        "label": getattr(overrides, "label", None),
+        "what_if": list(what_if if what_if is not None else [f"{k}={v}" for k, v in (overrides or {}).items()]),
+        "label": label,
         "caveats": list(caveats or []),
         "replicates": n,
         "seed": seed,

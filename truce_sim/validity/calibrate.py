@@ -146,13 +146,24 @@ FOUNDING_QUANTITIES: dict[str, Callable[[pd.DataFrame, int, float], float]] = {
 }
 
 
-def check_cases(names: tuple[str, ...]) -> None:
+class UnknownCase(UserError, ValueError):
+    """A case that is neither a historical case nor an archetype."""
+
+
+def check_case_names(names) -> None:
+    """Refuse names that are no case, or none at all, in one line."""
     known = _case_steps()
     unknown = [n for n in names if n not in known]
     if unknown or not names:
-        raise UserError(
-            f"calibrate: --cases: unknown case(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(known)}"
-        )
+        raise UnknownCase(f"unknown case(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(known)}")
+
+
+def check_cases(names: tuple[str, ...]) -> None:
+    """The cases of ``calibrate --cases``: known, and at least one historical."""
+    try:
+        check_case_names(names)
+    except UnknownCase as e:
+        raise UnknownCase(f"calibrate: --cases: {e}") from None
     if not set(names) & {c.name for c in CASES}:
         raise UserError(
             "calibrate: --cases needs at least one historical case (the archetypes have no record to fit); "
@@ -169,9 +180,7 @@ def case_outcomes(
     per case are the case's times ``scale`` (at least 50); seeds are the scenarios' own."""
     steps = _case_steps()
     names = list(steps) if cases is None else [getattr(c, "name", c) for c in cases]  # names or Case objects
-    unknown = [n for n in names if n not in steps]
-    if unknown:
-        raise ValueError(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(steps)}")
+    check_case_names(names)
     return {name: _measure(name, _case_rows(name, behaviour, scale), steps[name], scale) for name in names}
 
 
