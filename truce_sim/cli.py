@@ -696,14 +696,15 @@ def cmd_explore(args) -> int:
     return 0
 
 
-def _as_of_day(text: str | None, scenario) -> int | None:
-    """--as-of as a day since the truce began: a whole number, or a date after the start_date."""
+def _as_of_day(text: str | None, scenario, steps: int) -> int | None:
+    """--as-of as a day since the truce began: a whole number, or a date after the start_date,
+    within the run's ``steps`` days."""
     if text is None:
         return None
     import datetime as dt
 
     text = text.strip()
-    if text.isdigit() and len(text) <= 5:
+    if text.isascii() and text.isdigit() and len(text) <= 5:
         day = int(text)
     else:
         try:
@@ -715,8 +716,8 @@ def _as_of_day(text: str | None, scenario) -> int | None:
         if scenario.start_date is None:
             raise UsageError(f"--as-of {text}: a date needs the scenario's start_date; give the day instead")
         day = (date - scenario.start_date).days
-    if not 1 <= day <= scenario.horizon_days:
-        raise UsageError(f"--as-of {text}: day {day} is outside the truce's days 1-{scenario.horizon_days}")
+    if not 1 <= day <= steps:
+        raise UsageError(f"--as-of {text}: day {day} is outside the run's days 1-{steps}")
     return day
 
 
@@ -730,11 +731,9 @@ def cmd_nowcast(args) -> int:
 
     scenario = load_what_if(args)
     steps = args.steps or scenario.horizon_days
-    as_of = _as_of_day(args.as_of, scenario)
-    record = read_observations(args.observed, scenario, as_of)  # every mistake in the file before any work
+    as_of = _as_of_day(args.as_of, scenario, steps)
+    record = read_observations(args.observed, scenario, as_of, steps)  # every mistake in the file before any work
     as_of = as_of or record.last_day
-    if as_of > steps:
-        raise UsageError(f"--steps {steps}: the run must reach the as-of day {as_of}")
     worlds = args.replicates or scenario.replicates
     if worlds < MIN_WORLDS_TO_CONTINUE:
         raise UsageError(f"--replicates {worlds}: a nowcast needs at least {MIN_WORLDS_TO_CONTINUE} worlds")
@@ -757,12 +756,15 @@ def cmd_nowcast(args) -> int:
             raise UserError(f"{record.source}: {e}") from None
         finally:
             if bar is not None:
+                bar.update(bar.total - bar.n)  # the unconditioned run counts its days its own way
                 bar.close()
         write_nowcast_files(result, staging, command=["run.py", *sys.argv[1:]])
         out.commit()
     s = result.summary
     if s["warning"]:
         print(f"warning: {s['warning']}", file=sys.stderr)
+    elif s["note"] and not args.quiet:
+        print(f"note: {s['note']}", file=sys.stderr)
     if not args.quiet:
         rows = [
             ("scenario", s["scenario"]),

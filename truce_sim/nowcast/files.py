@@ -80,6 +80,8 @@ def nowcast_report(result: Nowcast) -> str:
         f"Effective sample size {s['effective_sample_size']:.0f} of {s['worlds']} worlds."
     )
     warning = f"<p class='warn'><b>Warning:</b> {html.escape(s['warning'])}</p>" if s["warning"] else ""
+    if s["note"]:
+        warning += f"<p class='note'><b>Note:</b> {html.escape(s['note'])}</p>"
     method = (
         "<p class='note'>A particle filter over the observed days: each world's weight is multiplied by "
         "the likelihood of each day's observations in it ("

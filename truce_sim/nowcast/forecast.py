@@ -20,6 +20,7 @@ from truce_sim.runs.survival import SURVIVAL_DAYS, summarise
 
 FACT_SECTIONS = ("factions.", "backers.", "mediator.", "behaviour.", "events.")
 FACTS_SHOWN = 8
+MIN_ANCESTORS_FOR_INTERVAL = 10  # fewer distinct worlds of the start: the interval is 0-1
 
 
 @dataclass
@@ -66,7 +67,8 @@ def nowcast_summary(
         label=scenario.label,
     )
     unconditional = plain.summary
-    share = min(filtered.effective_sample_size, filtered.distinct_worlds) / worlds
+    share = filtered.min_effective_sample_size / worlds
+    lineage = filtered.distinct_worlds / worlds
     start = scenario.start_date
     return {
         "scenario": scenario.name,
@@ -80,15 +82,22 @@ def nowcast_summary(
         "steps": filtered.steps,
         "effective_sample_size": round(filtered.effective_sample_size, 1),
         "effective_sample_share": round(share, 4),
-        "min_effective_sample_size": round(float(filtered.trace["effective_sample_size"].min()), 1),
+        "min_effective_sample_size": round(filtered.min_effective_sample_size, 1),
         "resamplings": int(filtered.trace["resampled"].sum()),
         "distinct_worlds": filtered.distinct_worlds,
         "warning": (
-            f"the conditioned worlds descend from {filtered.distinct_worlds} of the {worlds} worlds of the start "
-            f"(effective sample size {filtered.effective_sample_size:.0f} on the as-of day; under "
-            f"{100 * LOW_ESS_WARNING:.0f}%): few simulated worlds explain the record, so the forecast rests on "
-            "them; run more worlds, and read the intervals, which are clustered on them"
+            f"few simulated worlds explain the record: the effective sample size fell to "
+            f"{filtered.min_effective_sample_size:.0f} of {worlds} worlds ({100 * share:.1f}%, under "
+            f"{100 * LOW_ESS_WARNING:.0f}%), and the conditioned worlds descend from {filtered.distinct_worlds} of "
+            "the start's; the forecast rests on them: run more worlds"
             if share < LOW_ESS_WARNING
+            else None
+        ),
+        "note": (
+            f"the conditioned worlds descend from {filtered.distinct_worlds} of the start's {worlds} worlds "
+            f"({100 * lineage:.1f}%): resampling over many observed days narrows the lineage, though each day's "
+            "record is well explained; the intervals are clustered on these worlds"
+            if lineage < LOW_ESS_WARNING and share >= LOW_ESS_WARNING
             else None
         ),
         "conditional_survival_at": survival_by_descent(filtered.replicates, filtered.steps, seed),
@@ -143,11 +152,17 @@ def survival_by_descent(replicates: pd.DataFrame, steps: int, seed: int, resampl
     No world is censored before the horizon, so survival at t is the share still in truce after t."""
     _, group = np.unique(replicates["descends_from"].to_numpy(), return_inverse=True)
     groups = int(group.max()) + 1
+    days, collapsed = replicates["survival_days"].to_numpy(), replicates["collapsed"].to_numpy(dtype=bool)
+    if groups < MIN_ANCESTORS_FOR_INTERVAL:  # a bootstrap over so few says nothing: no interval
+        return {
+            str(t): {"p": round(float(((~collapsed) | (days > t)).mean()), 4), "lo": 0.0, "hi": 1.0}
+            for t in SURVIVAL_DAYS
+            if t <= steps
+        }
     size = np.bincount(group, minlength=groups)
     rng = np.random.default_rng([seed, slot("nowcast/bootstrap")])
     picks = rng.integers(0, groups, size=(resamples, groups))
     times_picked = np.stack([np.bincount(row, minlength=groups) for row in picks])
-    days, collapsed = replicates["survival_days"].to_numpy(), replicates["collapsed"].to_numpy(dtype=bool)
     out = {}
     for t in (t for t in SURVIVAL_DAYS if t <= steps):
         held = (~collapsed) | (days > t)

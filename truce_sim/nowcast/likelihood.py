@@ -4,7 +4,8 @@ Reported violation counts are noisy (missed, double-counted, reported in bursts)
 count is read as a negative binomial draw around the world's own count that day, floored at
 COUNT_FLOOR so that a quiet world can still explain a report or two, with OVERDISPERSION k
 (variance mean + mean**2 / k). An observed truce status must match the world's: a world whose
-truce has broken cannot have produced "the truce holds". An observed control share is read as a
+truce has broken cannot have produced "the truce holds" (the truce is the one forecast, the
+world's first: one re-formed at later talks is another truce). An observed control share is read as a
 normal draw around the world's, with sd CONTROL_SD.
 """
 
@@ -34,7 +35,8 @@ def day_log_likelihood(
     control: dict[str, np.ndarray],
 ) -> np.ndarray:
     """The log-likelihood of one day's observations in each world, given each world's violations
-    by faction that day, whether its truce holds and its control by faction."""
+    by faction that day, whether its truce (the one forecast: its first) holds and its control by
+    faction."""
     out = np.zeros(in_truce.shape)
     for name, count in observed.violations.items():
         out += negative_binomial_logpmf(count, np.maximum(violations[name], COUNT_FLOOR))

@@ -21,6 +21,7 @@ from truce_sim.core.scenario import Scenario, read_input_bytes
 from truce_sim.core.schema import did_you_mean, one_line
 
 MAX_OBSERVATION_BYTES = 10_000_000
+MAX_COUNT = 1_000_000  # violations a day: far above any record, and the likelihood stays finite
 TRUE_WORDS, FALSE_WORDS = {"true", "yes", "1", "holds"}, {"false", "no", "0", "broken"}
 
 
@@ -59,9 +60,13 @@ def columns_for(scenario: Scenario) -> list[str]:
     )
 
 
-def read_observations(path: str | Path, scenario: Scenario, as_of: int | None = None) -> ObservedRecord:
+def read_observations(
+    path: str | Path, scenario: Scenario, as_of: int | None = None, steps: int | None = None
+) -> ObservedRecord:
     """The observed record in ``path`` for ``scenario``, up to day ``as_of`` (default: its last
-    observed day); raises ObservationError in one line for any mistake."""
+    observed day) within a run of ``steps`` days (default: the scenario's horizon); raises
+    ObservationError in one line for any mistake."""
+    steps = steps or scenario.horizon_days
     source = one_line(str(path))
     raw = read_input_bytes(path, source, MAX_OBSERVATION_BYTES, "an observation file holds a row per observed day")
     try:
@@ -90,11 +95,11 @@ def read_observations(path: str | Path, scenario: Scenario, as_of: int | None = 
             raise ObservationError(f"{source}:{line}: day {day} is observed twice")
         if as_of is not None and day > as_of:
             raise ObservationError(f"{source}:{line}: day {day} is after the as-of day {as_of}")
+        if day > steps:
+            raise ObservationError(f"{source}:{line}: day {day} is past the run's last day ({steps})")
         days[day] = _observed(day, cells, scenario, source, line)
     if not days:
         raise ObservationError(f"{source}: no observed day")
-    if max(days) > scenario.horizon_days:
-        raise ObservationError(f"{source}: day {max(days)} is past the scenario's horizon ({scenario.horizon_days})")
     return ObservedRecord(source, tuple(days[d] for d in sorted(days)))
 
 
@@ -117,6 +122,11 @@ def _check_header(header: list[str], scenario: Scenario, source: str) -> None:
         raise ObservationError(f"{source}:1: column {twice!r} appears twice")
     if ("date" in header) == ("day" in header):
         raise ObservationError(f"{source}:1: give one of the columns 'date' and 'day'")
+    if not set(header) - {"date", "day"}:
+        raise ObservationError(
+            f"{source}:1: no observation column: give any of violations_<faction>, violations, truce_holds, "
+            "control_<faction>"
+        )
 
 
 def _day(cells: dict, start: dt.date | None, source: str, line: int) -> int:
@@ -131,7 +141,7 @@ def _day(cells: dict, start: dt.date | None, source: str, line: int) -> int:
             raise ObservationError(f"{source}:{line}: date {text} is not after the truce's start ({start})")
         return day
     text = cells["day"]
-    if not text.isdigit() or len(text) > 5:
+    if not (text.isascii() and text.isdigit()) or len(text) > 5:
         raise ObservationError(f"{source}:{line}: day {text!r} is not a whole number of days")
     if int(text) < 1:
         raise ObservationError(f"{source}:{line}: day {text}: days are counted from 1, the truce's first")
@@ -159,6 +169,8 @@ def _observed(day: int, cells: dict, scenario: Scenario, source: str, line: int)
             value = _number(text, where)
             if value < 0 or value != int(value):
                 raise ObservationError(f"{where}: {text} is not a count (a whole number, 0 or more)")
+            if value > MAX_COUNT:
+                raise ObservationError(f"{where}: {text} violations in a day is above {MAX_COUNT:,}")
             if name == "violations":
                 total = int(value)
             else:

@@ -39,6 +39,7 @@ class Filtered:
     as_of: int
     steps: int
     effective_sample_size: float  # on the as-of day, before its resampling
+    min_effective_sample_size: float  # the least over the observed days, each before its resampling
     distinct_worlds: int  # worlds of the start that the conditioned worlds descend from
     trace: pd.DataFrame  # per day: observed, effective sample size, resampled
 
@@ -56,6 +57,8 @@ def condition_worlds(
     if worlds < MIN_WORLDS_TO_CONTINUE:
         raise ValueError(f"a nowcast needs at least {MIN_WORLDS_TO_CONTINUE} worlds, got {worlds}")
     steps = steps or scenario.horizon_days
+    if seed is not None and seed < 0:
+        raise ValueError(f"seed must be 0 or more, got {seed}")
     if not 1 <= as_of <= steps:
         raise ValueError(f"the as-of day {as_of} must be within the run's {steps} days")
     model = TruceModel(scenario, rng=seed, replicates=worlds, keep_history=False)
@@ -70,7 +73,7 @@ def condition_worlds(
             log_w = log_w + day_log_likelihood(
                 observed,
                 {f.name: f.violations for f in model.factions},
-                model.in_truce,
+                model.first_truce_holds,  # the truce being forecast: not one re-formed at later talks
                 {f.name: f.control for f in model.factions},
             )
             if not np.isfinite(log_w).any():
@@ -105,4 +108,6 @@ def condition_worlds(
             progress(worlds)
     table = pd.DataFrame(model.world_table())
     table.insert(1, "descends_from", ancestors)
-    return Filtered(table, as_of, steps, ess_at_as_of, int(np.unique(ancestors).size), pd.DataFrame(rows))
+    trace = pd.DataFrame(rows)
+    least = float(trace["effective_sample_size"].min())
+    return Filtered(table, as_of, steps, ess_at_as_of, least, int(np.unique(ancestors).size), trace)
