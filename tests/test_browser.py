@@ -160,6 +160,13 @@ def test_compare_and_sweep_reports_render(browser, tmp_path):
     _page_fits(page)
     assert check_images(page) >= 3  # heatmap, lines, hazard ratios
     page.screenshot(path=str(SHOTS / "sweep_report.png"), full_page=True)
+    proc = cli("discover", str(sweep), "--metric", "survival_at_30", "--above", "0.8")
+    assert proc.returncode == 0, proc.stderr
+    (found,) = sweep.glob("discover_*/report.html")
+    page.goto(found.as_uri())
+    _page_fits(page)
+    check_images(page)
+    page.screenshot(path=str(SHOTS / "discover_report.png"), full_page=True)
     page.close()
 
 
@@ -173,6 +180,38 @@ def _wait_for(url: str, seconds: float) -> None:
         wait_for_http(url, seconds)
     except TimeoutError as e:
         raise AssertionError(str(e)) from None
+
+
+def test_nowcast_report_renders(browser, tmp_path):
+    obs = tmp_path / "obs.csv"
+    obs.write_text(
+        "date,violations_north,violations_south,truce_holds\n"
+        + "".join(f"2020-01-{d:02d},{d % 3},1,true\n" for d in range(2, 16))
+    )
+    out = tmp_path / "nowcast"
+    proc = cli(
+        "nowcast",
+        "scenarios/stalemate_joint_pressure.yaml",
+        "--set",
+        "start_date=2020-01-01",
+        "--observed",
+        str(obs),
+        "-n",
+        "300",
+        "--out",
+        str(out),
+        "-q",
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((out / "report.html").as_uri())
+    _page_fits(page)
+    assert check_images(page) == 1
+    body = page.inner_text("body")
+    assert f"As of day {summary['as_of_day']}" in body and "Effective sample size" in body
+    page.screenshot(path=str(SHOTS / "nowcast_report.png"), full_page=True)
+    page.close()
 
 
 def test_view_serves_the_report(tmp_path):
