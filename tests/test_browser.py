@@ -175,13 +175,6 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _wait_for(url: str, seconds: float) -> None:
-    try:
-        wait_for_http(url, seconds)
-    except TimeoutError as e:
-        raise AssertionError(str(e)) from None
-
-
 def test_nowcast_report_renders(browser, tmp_path):
     obs = tmp_path / "obs.csv"
     obs.write_text(
@@ -227,7 +220,7 @@ def test_view_serves_the_report(tmp_path):
     try:
         line = server.stdout.readline()
         assert f"http://127.0.0.1:{port}/report.html" in line
-        _wait_for(f"http://127.0.0.1:{port}/report.html", 20)
+        wait_for_http(f"http://127.0.0.1:{port}/report.html", 20)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/survival.png") as response:
             assert response.read(8) == b"\x89PNG\r\n\x1a\n"
     finally:
@@ -263,7 +256,7 @@ def test_explorer_levers_what_if_command_file_and_reset(browser, tmp_path):
     with open(log, "w") as sink:
         server = start_explorer(scenario_file, port, output=sink, cwd=ROOT)
     try:
-        _wait_for(f"http://127.0.0.1:{port}/", 90)
+        wait_for_http(f"http://127.0.0.1:{port}/", 90)
         context = browser.new_context(
             viewport={"width": 1280, "height": 900},
             accept_downloads=True,
@@ -354,7 +347,7 @@ def test_explorer_stops_on_terminate():
     port = free_port()
     server = start_explorer("libya_2020_january", port, cwd=ROOT)
     try:
-        _wait_for(f"http://127.0.0.1:{port}/", 90)
+        wait_for_http(f"http://127.0.0.1:{port}/", 90)
     finally:
         server.terminate()
         try:

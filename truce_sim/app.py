@@ -115,7 +115,8 @@ class WhatIfCurve:
     survival: np.ndarray
     lo: np.ndarray
     hi: np.ndarray
-    at_90: float
+    day: int  # the day survival is read at: 90, or the horizon when it is shorter
+    survival_at_day: float
     horizon: int
     changes: tuple[str, ...]  # the what-if's changes, as run would name them
 
@@ -134,6 +135,7 @@ def what_if_curve(values: tuple[tuple[str, float], ...]) -> WhatIfCurve:
         kmf.survival_function_.iloc[:, 0].to_numpy(),
         band.iloc[:, 0].to_numpy(),
         band.iloc[:, 1].to_numpy(),
+        day,
         float(kmf.survival_function_at_times(day).iloc[0]),
         ensemble.steps,
         tuple(scenario.what_if_changes),
@@ -205,12 +207,11 @@ def WhatIf():
     baseline = what_if_curve(tuple(AS_LOADED.items()))
     current = what_if_curve(tuple(levers.value.items()))
     png = solara.use_memo(lambda: what_if_figure(baseline, current), [baseline, current])
-    day = min(90, current.horizon)
     with solara.Card("What-if survival"):
         solara.Image(png, width="100%")
         solara.Markdown(
-            f"Survival at {day} days: **{100 * current.at_90:.1f}%** with these levers, "
-            f"{100 * baseline.at_90:.1f}% as loaded.",
+            f"Survival at {current.day} days: **{100 * current.survival_at_day:.1f}%** with these levers, "
+            f"{100 * baseline.survival_at_day:.1f}% as loaded.",
             style={"font-size": "1.05em"},
         )
         changes = "; ".join(current.changes) or "none (the scenario as loaded)"

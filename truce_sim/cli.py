@@ -521,6 +521,11 @@ def summary_table(s: dict, out_dir: Path) -> str:
     rows.append(("worlds", f"{s['replicates']} (seed {s['seed']}, {s['steps']} days)"))
     rows += [(label, text) for label, text, _, _ in summary_lines(s)]
     rows.append(("results", str(out_dir)))
+    return aligned(rows)
+
+
+def aligned(rows: list[tuple[str, str]]) -> str:
+    """A console table of (label, text) rows, the texts in one column."""
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -783,8 +788,7 @@ def cmd_nowcast(args) -> int:
                 )
             )
         rows.append(("results", str(out_dir)))
-        width = max(len(k) for k, _ in rows)
-        print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
+        print(aligned(rows))
     return 0
 
 

@@ -153,20 +153,18 @@ def survival_by_descent(replicates: pd.DataFrame, steps: int, seed: int, resampl
     _, group = np.unique(replicates["descends_from"].to_numpy(), return_inverse=True)
     groups = int(group.max()) + 1
     days, collapsed = replicates["survival_days"].to_numpy(), replicates["collapsed"].to_numpy(dtype=bool)
-    if groups < MIN_ANCESTORS_FOR_INTERVAL:  # a bootstrap over so few says nothing: no interval
-        return {
-            str(t): {"p": round(float(((~collapsed) | (days > t)).mean()), 4), "lo": 0.0, "hi": 1.0}
-            for t in SURVIVAL_DAYS
-            if t <= steps
-        }
-    size = np.bincount(group, minlength=groups)
-    rng = np.random.default_rng([seed, slot("nowcast/bootstrap")])
-    picks = rng.integers(0, groups, size=(resamples, groups))
-    times_picked = np.stack([np.bincount(row, minlength=groups) for row in picks])
+    times_picked = None
+    if groups >= MIN_ANCESTORS_FOR_INTERVAL:  # a bootstrap over fewer says nothing: no interval (0-1)
+        rng = np.random.default_rng([seed, slot("nowcast/bootstrap")])
+        picks = rng.integers(0, groups, size=(resamples, groups))
+        times_picked = np.stack([np.bincount(row, minlength=groups) for row in picks])
+        size = times_picked @ np.bincount(group, minlength=groups)
     out = {}
     for t in (t for t in SURVIVAL_DAYS if t <= steps):
         held = (~collapsed) | (days > t)
-        boot = (times_picked @ np.bincount(group, weights=held, minlength=groups)) / (times_picked @ size)
-        lo, hi = np.quantile(boot, [0.025, 0.975])
-        out[str(t)] = {"p": round(float(held.mean()), 4), "lo": round(float(lo), 4), "hi": round(float(hi), 4)}
+        lo, hi = 0.0, 1.0
+        if times_picked is not None:
+            boot = (times_picked @ np.bincount(group, weights=held, minlength=groups)) / size
+            lo, hi = (round(float(q), 4) for q in np.quantile(boot, [0.025, 0.975]))
+        out[str(t)] = {"p": round(float(held.mean()), 4), "lo": lo, "hi": hi}
     return out
